@@ -1,0 +1,3 @@
+from opsplane.cli import main
+
+main()
