@@ -1,0 +1,1 @@
+"""The opsplane control plane (install with `opsplane[server]`)."""

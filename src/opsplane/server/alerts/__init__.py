@@ -1,0 +1,1 @@
+"""Alerting: rules, evaluation, alerts, incidents, silences, inhibition, routing, notifications."""

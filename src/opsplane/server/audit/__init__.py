@@ -1,0 +1,1 @@
+"""Append-only record of every mutation: who, what, when, before/after."""

@@ -1,0 +1,1 @@
+"""Users, roles, sessions (JWT), API tokens, login rate limiting."""

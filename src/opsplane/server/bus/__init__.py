@@ -1,0 +1,1 @@
+"""Message bus between the server's parts: LocalBus in one process, NatsBus across processes."""

@@ -1,0 +1,1 @@
+"""The heap-dump pipeline: file records, uploads, analysis backends, retries, reports."""

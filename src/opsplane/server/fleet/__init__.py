@@ -1,0 +1,1 @@
+"""Agents and nodes: enrollment, the agent link, presence, inventory, config, commands."""

@@ -1,0 +1,1 @@
+"""Host and application metrics."""

@@ -1,0 +1,1 @@
+"""Live updates for the browser over one WebSocket, throttled per topic."""
