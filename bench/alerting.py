@@ -1,0 +1,362 @@
+"""Alerting benchmark: time from a metric flip to the webhook, opsplane vs Prometheus +
+Alertmanager, all measured in one run; then ingest CPU per million samples (bench/ingest.py).
+
+The flip. A value `bench_flip` goes 0 -> 1 at a random instant t0 (time.time()); the figure
+is the arrival of the "firing" webhook at a local receiver minus t0. The same value is
+
+- exposed on a local /metrics endpoint that Prometheus scrapes, and
+- held by a real-protocol opsplane agent (tests/server/alerts/flip_agent.py) that pushes its
+  values over the agent link every second, like a collector on a 1 s interval.
+
+Systems (each with its own webhook receiver):
+
+- opsplane: `opsplane server`, threshold rule `bench_flip > 0` (ingest fast path), webhook
+  channel, root route group_wait 0 (the default), group_interval 1 s. Agent pushes every 1 s.
+- opsplane, push on change: same server, the agent sends the sample at the flip instant (a
+  collector that reports changes as they happen); shows the server's own share.
+- Prometheus + Alertmanager tuned: scrape 1 s, evaluation 1 s, --rules.alert.resend-delay=1s,
+  Alertmanager group_wait 0s, group_interval 1s, group_by [alertname].
+- Prometheus + Alertmanager defaults: Prometheus's built-in scrape_interval 1m,
+  evaluation_interval 1m and resend-delay 1m; Alertmanager's route defaults group_wait 30s,
+  group_interval 5m, repeat_interval 4h, with group_by [alertname] (as in Alertmanager's
+  example config). Few flips, each on its own alert, run in the background meanwhile.
+
+Before measuring, each Prometheus stack is warmed up until its first notification arrives
+(a cold Prometheus drops the alerts of its first evaluations, see REAL-SERVERS.md). After
+each flip the value goes back to 0 and the next flip waits for the resolved notification, so
+every flip opens a new aggregation group. Prints median, p99 (with few flips p99 is about
+the maximum) and ratios. Never fails on time; timings are noisy on a shared 2-core machine.
+
+    .venv/bin/python bench/alerting.py                    # ~8 minutes
+    .venv/bin/python bench/alerting.py --flips 10 --default-flips 0 --no-ingest
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.server.alerts.flip_agent import FlipAgent
+from tests.server.alerts.receiver import Receiver
+from tests.support.alertmanager import AlertmanagerServer, webhook_config
+from tests.support.processes import ServerProcess, enrollment_token
+from tests.support.prometheus import PrometheusServer
+
+Figures = dict[str, list[float]]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def firing_since(receiver: Receiver, start: int, alertname: str | None = None) -> float | None:
+    """Arrival time of the first firing notification after request number `start`."""
+    with receiver.lock:
+        requests = receiver.requests[start:]
+    for request in requests:
+        body = request.json()
+        if body.get("status") != "firing":
+            continue
+        names = {a["labels"].get("alertname") for a in body.get("alerts", [])}
+        if alertname is None or alertname in names:
+            return request.at
+    return None
+
+
+def resolved_since(receiver: Receiver, start: int) -> bool:
+    with receiver.lock:
+        return any(r.json().get("status") == "resolved" for r in receiver.requests[start:])
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.002)
+    raise TimeoutError
+
+
+async def flip_cycle(
+    receiver: Receiver, set_value: Callable[[float], Any], timeout: float = 30
+) -> float:
+    """One flip: 0 -> 1, time to the firing webhook, back to 0, wait for resolved."""
+    await asyncio.sleep(random.uniform(0.2, 1.2))  # random phase against every ticker
+    start = len(receiver.requests)
+    t0 = time.time()
+    result = set_value(1)
+    if asyncio.iscoroutine(result):
+        await result
+    arrived = await wait_until(lambda: firing_since(receiver, start), timeout)
+    resolved_from = len(receiver.requests)
+    result = set_value(0)
+    if asyncio.iscoroutine(result):
+        await result
+    await wait_until(lambda: resolved_since(receiver, resolved_from), timeout)
+    await asyncio.sleep(0.3)  # let the aggregation group close everywhere
+    return float(arrived - t0)
+
+
+# -- opsplane ---------------------------------------------------------------------------------
+
+
+async def bench_opsplane(root: Path, flips: int) -> Figures:
+    receiver = Receiver().start()
+    (root / "opsplane").mkdir(parents=True, exist_ok=True)
+    server = ServerProcess(
+        root / "opsplane" / "data",
+        env={"OPSPLANE_ALERTS_GROUP_INTERVAL": "1", "OPSPLANE_LOG_LEVEL": "warning"},
+    )
+    server.start(timeout=120)
+    agent: FlipAgent | None = None
+    ticker: asyncio.Task[None] | None = None
+    try:
+        with server.client() as client:
+            client.post(
+                "/api/v1/alerts/channels",
+                json={"name": "bench", "type": "webhook", "url": receiver.url},
+            ).raise_for_status()
+            client.post(
+                "/api/v1/alerts/rules/threshold",
+                json={
+                    "name": "BenchFlip",
+                    "metric": "bench_flip",
+                    "operator": ">",
+                    "threshold": 0,
+                },
+            ).raise_for_status()
+            token = enrollment_token(client)
+        agent = await FlipAgent(server.url, token, "bench-host").start()
+        agent.set("bench_flip", 0)
+        await agent.push()
+        flip_agent = agent
+
+        def set_on_tick(value: float) -> None:
+            flip_agent.set("bench_flip", value)  # the ticker sends it within 1 s
+
+        async def set_and_push(value: float) -> None:
+            flip_agent.set("bench_flip", value)
+            await flip_agent.push()
+
+        await flip_cycle(receiver, set_and_push)  # warm-up (first of everything)
+        on_change = [await flip_cycle(receiver, set_and_push) for _ in range(flips)]
+        ticker = asyncio.create_task(agent.run_ticker(1.0))
+        periodic = [await flip_cycle(receiver, set_on_tick) for _ in range(flips)]
+        return {
+            "opsplane (agent pushes every 1 s)": periodic,
+            "opsplane (agent pushes on change)": on_change,
+        }
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        if agent is not None:
+            await agent.close()
+        server.stop()
+        receiver.stop()
+
+
+# -- Prometheus + Alertmanager ----------------------------------------------------------------
+
+
+class PromStack:
+    """Exporter -> Prometheus (rules) -> Alertmanager -> webhook receiver."""
+
+    def __init__(self, root: Path, *, rules: list[str], tuned: bool) -> None:
+        self.exporter = Receiver().start()
+        self.values = {name: 0.0 for name in rules}
+        self.render()
+        self.receiver = Receiver().start()
+        if tuned:
+            am_config = webhook_config(self.receiver.url, group_wait="0s", group_interval="1s")
+        else:
+            am_config = {
+                "route": {"receiver": "hook", "group_by": ["alertname"]},
+                "receivers": [
+                    {
+                        "name": "hook",
+                        "webhook_configs": [{"url": self.receiver.url, "send_resolved": True}],
+                    }
+                ],
+            }
+        self.am = AlertmanagerServer(root / "am", am_config).start()
+        rule_file = root / "rules.yml"
+        rule_file.write_text(
+            json.dumps(
+                {
+                    "groups": [
+                        {
+                            "name": "bench",
+                            "rules": [
+                                {"alert": name, "expr": f'bench_flip{{flip="{name}"}} > 0'}
+                                for name in rules
+                            ],
+                        }
+                    ]
+                }
+            )
+        )
+        target = self.exporter.url.split("://", 1)[1]
+        timing = ("1s", "1s", "1s") if tuned else ("1m", "1m", "1m")
+        self.prom = PrometheusServer(
+            root / "prom",
+            rule_files=[rule_file],
+            alertmanager_url=self.am.url,
+            scrape_configs=[{"job_name": "flip", "static_configs": [{"targets": [target]}]}],
+            scrape_interval=timing[0],
+            evaluation_interval=timing[1],
+            resend_delay=timing[2],
+        ).start()
+
+    def render(self) -> None:
+        self.exporter.exposition = "".join(
+            f'bench_flip{{flip="{name}"}} {value}\n' for name, value in self.values.items()
+        )
+
+    def set(self, name: str, value: float) -> None:
+        self.values[name] = value
+        self.render()
+
+    def stop(self) -> None:
+        for part in (self.prom, self.am, self.receiver, self.exporter):
+            part.stop()
+
+
+async def bench_tuned(root: Path, flips: int) -> Figures:
+    stack = PromStack(root / "tuned", rules=["BenchFlip"], tuned=True)
+    try:
+        await flip_cycle(stack.receiver, lambda v: stack.set("BenchFlip", v), timeout=120)
+        figures = [
+            await flip_cycle(stack.receiver, lambda v: stack.set("BenchFlip", v))
+            for _ in range(flips)
+        ]
+        return {"Prometheus + Alertmanager tuned": figures}
+    finally:
+        stack.stop()
+
+
+def bench_defaults(root: Path, flips: int, out: Figures) -> None:
+    """Runs in a thread: warm-up, then `flips` staggered flips, each on its own alert."""
+    names = ["Warmup", *[f"DefaultFlip{i}" for i in range(flips)]]
+    stack = PromStack(root / "defaults", rules=names, tuned=False)
+    try:
+        start = len(stack.receiver.requests)
+        stack.set("Warmup", 1)
+        deadline = time.monotonic() + 600
+        while firing_since(stack.receiver, start, "Warmup") is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("defaults stack never notified")
+            time.sleep(0.05)
+        flipped: dict[str, float] = {}
+        for name in names[1:]:
+            time.sleep(random.uniform(5, 25))
+            flipped[name] = time.time()
+            stack.set(name, 1)
+        deadline = time.monotonic() + 600
+        results: list[float] = []
+        while len(results) < len(flipped) and time.monotonic() < deadline:
+            results = [
+                t - flipped[n]
+                for n in flipped
+                if (t := firing_since(stack.receiver, start, n)) is not None
+            ]
+            time.sleep(0.1)
+        out["Prometheus + Alertmanager defaults"] = results
+    finally:
+        stack.stop()
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def report(figures: Figures) -> None:
+    print("\nflip -> webhook (seconds)")
+    print(f"  {'system':<40} {'n':>3} {'median':>9} {'p99':>9} {'min':>9}")
+    for name, values in figures.items():
+        if not values:
+            print(f"  {name:<40} {'0':>3} {'-':>9}")
+            continue
+        print(
+            f"  {name:<40} {len(values):>3} {statistics.median(values):>9.3f} "
+            f"{percentile(values, 99):>9.3f} {min(values):>9.3f}"
+        )
+    ours = figures.get("opsplane (agent pushes every 1 s)") or []
+    for peer in ("Prometheus + Alertmanager tuned", "Prometheus + Alertmanager defaults"):
+        theirs = figures.get(peer) or []
+        if ours and theirs:
+            print(
+                f"  ratio opsplane (1 s) / {peer}: median "
+                f"{statistics.median(ours) / statistics.median(theirs):.3f}, p99 "
+                f"{percentile(ours, 99) / percentile(theirs, 99):.3f}"
+                + ("  (target median < 0.5)" if "tuned" in peer else "")
+            )
+    change = figures.get("opsplane (agent pushes on change)") or []
+    tuned = figures.get("Prometheus + Alertmanager tuned") or []
+    if change and tuned:
+        print(
+            f"  ratio opsplane (on change) / tuned: median "
+            f"{statistics.median(change) / statistics.median(tuned):.4f}"
+        )
+
+
+def ingest(samples: int) -> None:
+    from bench.ingest import measure_ingest
+
+    result = measure_ingest(samples=samples)
+    print("\ningest CPU seconds per million samples (bench/ingest.py, remote write)")
+    for fig in (result.opsplane, result.prometheus):
+        print(
+            f"  {fig.name:<12} {fig.cpu_s_per_million:8.2f} CPU-s/M  "
+            f"(p50 {fig.latency_p50_ms:.1f} ms, p99 {fig.latency_p99_ms:.1f} ms per request)"
+        )
+    print(f"  ratio opsplane/prometheus: {result.ratio:.2f} (target <= 1.00)")
+
+
+async def run(args: argparse.Namespace, root: Path) -> Figures:
+    figures: Figures = {}
+    background: threading.Thread | None = None
+    defaults: Figures = {}
+    if args.default_flips:
+        background = threading.Thread(
+            target=bench_defaults, args=(root, args.default_flips, defaults), daemon=True
+        )
+        background.start()
+    figures.update(await bench_opsplane(root, args.flips))
+    figures.update(await bench_tuned(root, args.flips))
+    if background is not None:
+        print("waiting for the defaults stack (minutes: 1 m scrape/eval, 30 s group_wait)...")
+        await asyncio.to_thread(background.join)
+        figures.update(defaults)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flips", type=int, default=30)
+    parser.add_argument("--default-flips", type=int, default=5)
+    parser.add_argument("--ingest-samples", type=int, default=500_000)
+    parser.add_argument("--no-ingest", action="store_true")
+    args = parser.parse_args()
+    random.seed(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = asyncio.run(run(args, Path(tmp)))
+    report(figures)
+    if not args.no_ingest:
+        ingest(args.ingest_samples)
+
+
+if __name__ == "__main__":
+    main()
