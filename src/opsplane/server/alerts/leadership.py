@@ -37,8 +37,8 @@ class Leadership:
         try:
             got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}))
             await conn.commit()  # keep the session lock, end the transaction
-        except Exception:
-            await conn.close()
+        except BaseException:  # cancelled at shutdown too: never leave the connection to GC
+            await asyncio.shield(conn.close())
             raise
         if not got:
             await conn.close()

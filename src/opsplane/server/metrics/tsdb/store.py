@@ -7,12 +7,16 @@ and block compaction then never hold the event loop, which serves thousands of a
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     Table,
     bindparam,
@@ -110,15 +114,37 @@ class ChunkStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+        self._busy = 0
+        self._idle = threading.Condition()
 
-    def dispose(self) -> None:
+    @contextlib.contextmanager
+    def _use(
+        self, opener: Callable[[], AbstractContextManager[Connection]]
+    ) -> Iterator[Connection]:
+        """A connection, counted: `dispose` waits for calls still running in worker threads
+        (a cancelled `to_thread` call keeps running and would return its connection to a
+        disposed pool, leaving it to be closed by the garbage collector)."""
+        with self._idle:
+            self._busy += 1
+        try:
+            with opener() as conn:
+                yield conn
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def dispose(self, wait: float = 30.0) -> None:
+        """Close the pool once calls in flight are done (at most `wait` seconds)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=wait)
         self.engine.dispose()
 
     # --- series ------------------------------------------------------------------------
 
     def load_series(self) -> list[tuple[int, dict[str, str], int, int]]:
         query = select(SERIES.c.id, SERIES.c.labels, SERIES.c.first_ts, SERIES.c.last_ts)
-        with self.engine.connect() as conn:
+        with self._use(self.engine.connect) as conn:
             return [(r.id, dict(r.labels), r.first_ts, r.last_ts) for r in conn.execute(query)]
 
     def level0_ranges(self) -> list[tuple[int, int, int]]:
@@ -128,12 +154,12 @@ class ChunkStore:
             .where(CHUNKS.c.level == 0)
             .group_by(CHUNKS.c.series_id)
         )
-        with self.engine.connect() as conn:
+        with self._use(self.engine.connect) as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(query)]
 
     def delete_series(self, ids: Sequence[int]) -> None:
         for batch in _batches(list(ids), _IN_BATCH):
-            with self.engine.begin() as conn:
+            with self._use(self.engine.begin) as conn:
                 conn.execute(delete(CHUNKS).where(CHUNKS.c.series_id.in_(batch)))
                 conn.execute(delete(ROLLUPS).where(ROLLUPS.c.series_id.in_(batch)))
                 conn.execute(delete(SERIES).where(SERIES.c.id.in_(batch)))
@@ -146,14 +172,14 @@ class ChunkStore:
             known = self._existing_series([s["id"] for s in batch])
             fresh = [s for s in batch if s["id"] not in known]
             if fresh:
-                with self.engine.begin() as conn:
+                with self._use(self.engine.begin) as conn:
                     conn.execute(insert(SERIES), fresh)
         for chunk_batch in _batches(rows, _INSERT_BATCH):
-            with self.engine.begin() as conn:
+            with self._use(self.engine.begin) as conn:
                 conn.execute(insert(CHUNKS), [row.values() for row in chunk_batch])
 
     def _existing_series(self, ids: list[int]) -> set[int]:
-        with self.engine.connect() as conn:
+        with self._use(self.engine.connect) as conn:
             return set(conn.execute(select(SERIES.c.id).where(SERIES.c.id.in_(ids))).scalars())
 
     # --- reads -------------------------------------------------------------------------
@@ -171,7 +197,7 @@ class ChunkStore:
                 )
                 .order_by(CHUNKS.c.id)
             )
-            with self.engine.connect() as conn:
+            with self._use(self.engine.connect) as conn:
                 rows = conn.execute(query).all()
             for series_id, data in rows:
                 piece = chunks.decode(data).between(start_ms, end_ms)
@@ -191,7 +217,7 @@ class ChunkStore:
                 )
                 .order_by(ROLLUPS.c.series_id, ROLLUPS.c.day)
             )
-            with self.engine.connect() as conn:
+            with self._use(self.engine.connect) as conn:
                 for series_id, day, data in conn.execute(query):
                     rollup = rollups.decode(data, day)
                     keep = (rollup.starts >= start_ms) & (rollup.starts <= end_ms)
@@ -208,7 +234,7 @@ class ChunkStore:
             .distinct()
             .order_by(CHUNKS.c.block)
         )
-        with self.engine.connect() as conn:
+        with self._use(self.engine.connect) as conn:
             return list(conn.execute(query).scalars())
 
     def series_to_compact(self, block: int) -> list[int]:
@@ -217,12 +243,12 @@ class ChunkStore:
             .where(CHUNKS.c.block == block, CHUNKS.c.level == 0)
             .distinct()
         )
-        with self.engine.connect() as conn:
+        with self._use(self.engine.connect) as conn:
             return sorted(conn.execute(query).scalars())
 
     def compact(self, block: int, ids: Sequence[int], *, block_ms: int) -> int:
         """Merge each series' chunks of one block into one level-1 chunk; refresh rollups."""
-        with self.engine.begin() as conn:
+        with self._use(self.engine.begin) as conn:
             rows = conn.execute(
                 select(CHUNKS.c.id, CHUNKS.c.series_id, CHUNKS.c.data)
                 .where(CHUNKS.c.block == block, CHUNKS.c.series_id.in_(ids))
@@ -294,7 +320,7 @@ class ChunkStore:
         self, *, raw_before: int, rollups_before: int, block_ms: int
     ) -> tuple[int, int]:
         """Delete chunks of blocks ending before `raw_before`, rollups of days before theirs."""
-        with self.engine.begin() as conn:
+        with self._use(self.engine.begin) as conn:
             raw = conn.execute(delete(CHUNKS).where(CHUNKS.c.block + block_ms <= raw_before))
             old = conn.execute(delete(ROLLUPS).where(ROLLUPS.c.day + DAY_MS <= rollups_before))
         return raw.rowcount, old.rowcount

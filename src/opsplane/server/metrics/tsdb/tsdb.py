@@ -158,7 +158,7 @@ class TSDB(QueryableMixin):
         if self.wal is not None:
             await self.wal.close()
         if self.store is not None:
-            self.store.dispose()
+            await asyncio.to_thread(self.store.dispose)
 
     # --- writing -----------------------------------------------------------------------
 
