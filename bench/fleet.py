@@ -116,6 +116,27 @@ def steady_pings(client: httpx.Client, seconds: float, per_round: int) -> tuple[
     return rtts, failed
 
 
+def gc_pauses(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
+    """generation -> (pauses, seconds in them, smallest bucket holding the longest) so far."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, list[float]] = {}
+    text = client.get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        if family.name != "opsplane_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            gen = sample.labels.get("generation", "")
+            entry = found.setdefault(gen, [0.0, 0.0, 0.0, -1.0])
+            if sample.name.endswith("_count"):
+                entry[0] = sample.value
+            elif sample.name.endswith("_sum"):
+                entry[1] = sample.value
+            elif sample.name.endswith("_bucket") and sample.value > entry[3]:
+                entry[2], entry[3] = float(sample.labels["le"]), sample.value
+    return {gen: (e[0], e[1], e[2]) for gen, e in found.items()}
+
+
 def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(
@@ -135,6 +156,7 @@ def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[st
             proc = psutil.Process(server.proc.pid)
             time.sleep(min(10, settle))  # let the connect burst pass
             cpu0, wall0 = proc.cpu_times(), time.monotonic()
+            gc0 = gc_pauses(client)
             sim.windows.clear()
             time.sleep(settle)
             cpu1, wall1 = proc.cpu_times(), time.monotonic()
@@ -142,6 +164,7 @@ def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[st
             steady, steady_failed = steady_pings(client, 20, 50)
             burst, burst_failed = ping_rtts(client, None)
             rss_mb = proc.memory_info().rss / 2**20
+            gc1 = gc_pauses(client)
         finally:
             final = sim.latest
             sim.stop()
@@ -168,6 +191,10 @@ def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[st
         "ping_burst_ms_p99": round(percentile(burst, 0.99), 2),
         "ping_burst_count": len(burst),
         "ping_burst_failed": burst_failed,
+        # full collections while measuring: how many, their total, the longest (bucket bound)
+        "server_gc_full_count": gc1.get("2", (0, 0, 0))[0] - gc0.get("2", (0, 0, 0))[0],
+        "server_gc_full_total_s": round(gc1.get("2", (0, 0, 0))[1] - gc0.get("2", (0, 0, 0))[1], 3),
+        "server_gc_full_max_s_le": gc1.get("2", (0, 0, 0))[2],
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any
 
@@ -10,6 +11,29 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+_GC_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+# Process-wide (the collector is): registered in every app's registry.
+GC_PAUSES = Histogram(
+    "opsplane_gc_pause_seconds",
+    "Pauses of Python's cyclic garbage collector (every task waits meanwhile).",
+    ["generation"],
+    buckets=_GC_BUCKETS,
+    registry=None,
+)
+_gc_started: list[float] = []
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        GC_PAUSES.labels(str(info["generation"])).observe(time.perf_counter() - _gc_started[0])
+
+
+if _gc_timer not in gc.callbacks:
+    gc.callbacks.append(_gc_timer)
 
 
 class ServerMetrics:
@@ -54,6 +78,7 @@ class ServerMetrics:
         self.ingested_samples = Counter(
             "opsplane_ingested_samples", "Metric samples accepted from agents.", registry=r
         )
+        r.register(GC_PAUSES)
 
     def frame_received(self, frame_type: str) -> None:
         self.link_frames.labels("in", frame_type).inc()
