@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 
 
@@ -21,6 +23,19 @@ async def test_health_ready_and_metrics_need_no_login(app_client: httpx.AsyncCli
         "opsplane_http_request_duration_seconds_bucket",
     ):
         assert name in exposition
+
+
+async def test_metrics_show_garbage_collector_pauses(app_client: httpx.AsyncClient) -> None:
+    """A full collection stops every agent link: operators must see how long."""
+    gc.collect()
+    exposition = (await app_client.get("/metrics")).text
+    counts = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith('opsplane_gc_pause_seconds_count{generation="2"}')
+    ]
+    assert counts
+    assert float(counts[0].split()[-1]) >= 1
 
 
 async def test_security_headers_on_every_response(app_client: httpx.AsyncClient) -> None:

@@ -18,6 +18,7 @@ import structlog
 from opsplane.agent.logs import configure_logging
 from opsplane.agent.main import EXIT_BAD_SETUP, Agent
 from opsplane.agent.settings import AgentSettings
+from opsplane.runtime import tune_gc
 from opsplane.simulator import Simulator, SimulatorConfig
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,7 @@ def run_simulator(
     except ValueError as exc:
         log.error("bad settings", error=str(exc))
         return EXIT_BAD_SETUP
+    tune_gc()  # thousands of links in one process: the same pauses as the server's
     with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
         runner.run(_simulate(Simulator(config), duration, report_interval))
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 from pydantic import SecretStr
 
+from opsplane.runtime import tune_gc
 from opsplane.server.app import create_app
 from opsplane.server.logging import configure_logging
 from opsplane.server.manage import create_enrollment_token
@@ -38,7 +39,9 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
 
 def serve(settings: Settings) -> None:
     configure_logging(level=settings.log_level, json=settings.log_json)
-    uvicorn.Server(uvicorn_config(settings)).run()
+    server = uvicorn.Server(uvicorn_config(settings))
+    tune_gc()
+    server.run()
 
 
 def _dev_admin_password(settings: Settings) -> str | None:
@@ -73,6 +76,7 @@ def _agent_command(url: str, token: str | None, state_dir: Path) -> list[str]:
 
 async def _run_with_agent(settings: Settings, agent_state: Path) -> None:
     server = uvicorn.Server(uvicorn_config(settings))
+    tune_gc()
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has no event
         await asyncio.sleep(0.05)

@@ -25,6 +25,7 @@ from opsplane.server.fleet.models import Node, NodeStatus
 
 log = structlog.get_logger(__name__)
 
+FLUSH_SLICE = 250  # nodes per last-seen write
 LATE_FACTOR = 2.0  # one heartbeat missed: degraded
 
 
@@ -228,10 +229,11 @@ class Presence:
                 if beat.connected_at is not None:
                     row["connected_at"] = beat.connected_at
                 rows.append(row)
-        if not rows:
-            return
-        async with self.db.write_session() as session:
-            await session.execute(update(Node), rows)
+        # In slices, each its own short transaction: one statement for thousands of nodes
+        # would hold the event loop (parameter processing runs on it) for a few hundred ms.
+        for start in range(0, len(rows), FLUSH_SLICE):
+            async with self.db.write_session() as session:
+                await session.execute(update(Node), rows[start : start + FLUSH_SLICE])
 
     async def run(self, period: float = 0.5) -> None:
         while True:
