@@ -11,6 +11,11 @@ from opsplane.server.metrics import models as metrics_models
 metadata = Base.metadata
 
 __all__ = [
-    "alerts_models", "audit_models", "auth_models", "dumps_models", "fleet_models", "metadata",
+    "alerts_models",
+    "audit_models",
+    "auth_models",
+    "dumps_models",
+    "fleet_models",
+    "metadata",
     "metrics_models",
 ]

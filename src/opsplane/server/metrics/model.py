@@ -100,8 +100,9 @@ class QueryError(Exception):
 class QueryBackend(Protocol):
     """Answers the Prometheus HTTP API; results are the `data` member of Prometheus's envelope."""
 
-    async def instant_query(self, expr: str, time_s: float, *, timeout_s: float) -> dict[str, Any]:
-        ...
+    async def instant_query(
+        self, expr: str, time_s: float, *, timeout_s: float
+    ) -> dict[str, Any]: ...
 
     async def range_query(
         self, expr: str, start_s: float, end_s: float, step_s: float, *, timeout_s: float
