@@ -148,4 +148,35 @@ async def test_users_change_their_own_password(
         json={"current_password": "viewer-pass-1", "new_password": "viewer-pass-2"},
     )
     assert ok.status_code == 204
-    await bearer(app_client, "v", "viewer-pass-2")
+    # The session opened with the old password ended with it; a new login works.
+    assert (await app_client.get("/api/v1/auth/me", headers=headers)).status_code == 401
+    fresh = await bearer(app_client, "v", "viewer-pass-2")
+    assert (await app_client.get("/api/v1/auth/me", headers=fresh)).json()["username"] == "v"
+
+
+async def test_password_reset_by_an_admin_ends_the_users_sessions(
+    app_client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """A stolen session must not outlive the password reset that answers the theft."""
+    created = await app_client.post(
+        "/api/v1/users",
+        headers=admin_headers,
+        json={"username": "op", "password": "operator-pass-1", "role": "operator"},
+    )
+    user_id = created.json()["id"]
+    stolen = await bearer(app_client, "op", "operator-pass-1")
+    assert (await app_client.get("/api/v1/nodes", headers=stolen)).status_code == 200
+    # A role change keeps the session (it takes effect on the next request)...
+    await app_client.patch(
+        f"/api/v1/users/{user_id}", headers=admin_headers, json={"role": "viewer"}
+    )
+    me = await app_client.get("/api/v1/auth/me", headers=stolen)
+    assert me.json()["role"] == "viewer"
+    # ...a password reset ends it, on every route.
+    reset = await app_client.patch(
+        f"/api/v1/users/{user_id}", headers=admin_headers, json={"password": "operator-pass-2"}
+    )
+    assert reset.status_code == 200
+    assert (await app_client.get("/api/v1/nodes", headers=stolen)).status_code == 401
+    assert (await app_client.get("/api/v1/auth/me", headers=stolen)).status_code == 401
+    await bearer(app_client, "op", "operator-pass-2")

@@ -21,6 +21,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Sessions carry the epoch they were issued in; a password change moves it on.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ApiToken(Base):

@@ -97,7 +97,8 @@ async def change_own_password(
     session: SessionDep,
     ctx: ContextDep,
 ) -> None:
-    """Change your own password (needs the current one)."""
+    """Change your own password (needs the current one). Every session of yours ends, this
+    one too: log in again with the new password. API tokens stay valid."""
     await service.login(
         session,
         username=principal.username,
@@ -108,6 +109,7 @@ async def change_own_password(
     await service.update_user(
         session, user_id=principal.user_id, password=body.new_password, by=actor
     )
+    await _committed(session, ctx)
 
 
 @router.get("/users", dependencies=[AsAdmin])

@@ -31,12 +31,13 @@ async def principal_from_credentials(
     """The principal behind a session JWT or an API token, or None if it is not valid now."""
     if credential.startswith(API_TOKEN_PREFIX + "_"):
         return await _principal_from_api_token(session, credential)
-    user_id = tokens.user_id_from_session_token(credential, key=key)
-    if user_id is None:
+    claims = tokens.session_claims(credential, key=key)
+    if claims is None:
         return None
+    user_id, epoch = claims
     user = await session.get(User, user_id)
-    if user is None or user.disabled:
-        return None
+    if user is None or user.disabled or epoch != user.session_epoch:
+        return None  # gone, disabled, or the password changed since the login
     return Principal(user.id, user.username, Role(user.role), via="session")
 
 
@@ -93,7 +94,9 @@ async def login(
     if user is None or not valid or user.disabled:
         raise Unauthorized("wrong username or password", code="bad_credentials")
     user.last_login_at = utcnow()
-    token, expires = tokens.issue_session_token(user_id=user.id, key=key, ttl=ttl)
+    token, expires = tokens.issue_session_token(
+        user_id=user.id, key=key, ttl=ttl, epoch=user.session_epoch
+    )
     return user, token, expires
 
 
@@ -185,6 +188,7 @@ async def update_user(
     if password is not None:
         _check_password(password)
         user.password_hash = await secrets.hash_password_async(password)
+        user.session_epoch += 1  # every session opened with the old password ends
     await session.flush()
     changes = [k for k in ("role", "disabled") if before[k] != user_snapshot(user)[k]]
     if password is not None:

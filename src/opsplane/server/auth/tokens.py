@@ -13,7 +13,11 @@ ALGORITHM = "HS256"
 AUDIENCE = "opsplane"
 
 
-def issue_session_token(*, user_id: int, key: str, ttl: timedelta) -> tuple[str, datetime]:
+def issue_session_token(
+    *, user_id: int, key: str, ttl: timedelta, epoch: int = 0
+) -> tuple[str, datetime]:
+    """A signed session for `user_id`; `epoch` is the user's session epoch now (a password
+    change moves it on, which ends every session issued before)."""
     now = utcnow()
     expires = now + ttl
     claims = {
@@ -22,14 +26,15 @@ def issue_session_token(*, user_id: int, key: str, ttl: timedelta) -> tuple[str,
         "iat": int(now.timestamp()),
         "exp": int(expires.timestamp()),
         "jti": secrets.token_hex(8),
+        "ep": epoch,
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM), expires
 
 
-def user_id_from_session_token(token: str, *, key: str) -> int | None:
-    """The user id of a valid, unexpired token, or None."""
+def session_claims(token: str, *, key: str) -> tuple[int, int] | None:
+    """(user id, session epoch) of a valid, unexpired token, or None."""
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE)
-        return int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+        return int(claims["sub"]), int(claims.get("ep", 0))
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
