@@ -1,19 +1,22 @@
 """Alerting benchmark: time from a metric flip to the webhook, opsplane vs Prometheus +
 Alertmanager, all measured in one run; then ingest CPU per million samples (bench/ingest.py).
 
-The flip. A value `bench_flip` goes 0 -> 1 at a random instant t0 (time.time()); the figure
-is the arrival of the "firing" webhook at a local receiver minus t0. The same value is
-
-- exposed on a local /metrics endpoint that Prometheus scrapes, and
-- held by a real-protocol opsplane agent (tests/server/alerts/flip_agent.py) that pushes its
-  values over the agent link every second, like a collector on a 1 s interval.
+The flip. A value `bench_flip` goes 0 -> 1 at a known instant t0 (time.time()); the figure
+is the arrival of the "firing" webhook at a local receiver minus t0. The value is exposed on
+a local /metrics endpoint that both Prometheus and a real `opsplane agent` scrape.
 
 Systems (each with its own webhook receiver):
 
-- opsplane: `opsplane server`, threshold rule `bench_flip > 0` (ingest fast path), webhook
-  channel, root route group_wait 0 (the default), group_interval 1 s. Agent pushes every 1 s.
-- opsplane, push on change: same server, the agent sends the sample at the flip instant (a
-  collector that reports changes as they happen); shows the server's own share.
+- opsplane: `opsplane server` and `opsplane agent`, the node's config scraping the endpoint
+  every 1 s (like the tuned Prometheus); threshold rule `bench_flip > 0`, webhook channel,
+  root route group_wait 0 (the default), group_interval 1 s. Two rows:
+  - threshold checks 0.25 s (the default): the server hands the agent its threshold rules;
+    the agent re-reads just those series every 0.25 s between scrapes and sends a sample only
+    when it crosses a threshold (protocol/thresholds.py); the rule is judged on arrival;
+  - checks off (the node's `threshold_check_interval` 0): the same sampling as Prometheus.
+  The agent's CPU share is printed for both (checks re-scrape the endpoint 4x a second).
+- opsplane, agent pushes at the flip: a real-protocol agent double
+  (tests/server/alerts/flip_agent.py) sends the sample at the flip instant: the server's share.
 - Prometheus + Alertmanager tuned: scrape 1 s, evaluation 1 s, --rules.alert.resend-delay=1s,
   Alertmanager group_wait 0s, group_interval 1s, group_by [alertname].
 - Prometheus + Alertmanager defaults: Prometheus's built-in scrape_interval 1m,
@@ -28,7 +31,7 @@ every flip opens a new aggregation group; the pauses before the flips spread the
 over the 1 s sampling period (see `phases`). Prints median, p99 (with few flips p99 is about
 the maximum) and ratios. Never fails on time; timings are noisy on a shared 2-core machine.
 
-    .venv/bin/python bench/alerting.py                    # ~8 minutes
+    .venv/bin/python bench/alerting.py                    # ~10 minutes
     .venv/bin/python bench/alerting.py --flips 10 --default-flips 0 --no-ingest
 """
 
@@ -47,15 +50,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.server.alerts.flip_agent import FlipAgent
 from tests.server.alerts.receiver import Receiver
 from tests.support.alertmanager import AlertmanagerServer, webhook_config
-from tests.support.processes import ServerProcess, enrollment_token
+from tests.support.processes import AgentProcess, ServerProcess, enrollment_token, wait_for
 from tests.support.prometheus import PrometheusServer
 
 Figures = dict[str, list[float]]
+
+CHECKS_ON = "opsplane (scrape 1 s, threshold checks 0.25 s)"
+CHECKS_OFF = "opsplane (scrape 1 s, checks off)"
+ON_CHANGE = "opsplane (agent pushes at the flip)"
+TUNED = "Prometheus + Alertmanager tuned"
+DEFAULTS = "Prometheus + Alertmanager defaults"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -126,59 +138,93 @@ async def flip_cycle(
 # -- opsplane ---------------------------------------------------------------------------------
 
 
-async def bench_opsplane(root: Path, flips: int) -> Figures:
+def node_id(client: httpx.Client, name: str) -> str | None:
+    items = client.get("/api/v1/nodes", params={"search": name}).json()["items"]
+    return next((n["id"] for n in items if n["name"] == name), None)
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+async def bench_opsplane(root: Path, flips: int, notes: list[str]) -> Figures:
     receiver = Receiver().start()
+    exporter = Receiver(exposition="bench_flip 0\n").start()
     (root / "opsplane").mkdir(parents=True, exist_ok=True)
     server = ServerProcess(
         root / "opsplane" / "data",
         env={"OPSPLANE_ALERTS_GROUP_INTERVAL": "1", "OPSPLANE_LOG_LEVEL": "warning"},
     )
     server.start(timeout=120)
-    agent: FlipAgent | None = None
-    ticker: asyncio.Task[None] | None = None
+    agent: AgentProcess | None = None
+    pusher: FlipAgent | None = None
     try:
-        with server.client() as client:
-            client.post(
-                "/api/v1/alerts/channels",
-                json={"name": "bench", "type": "webhook", "url": receiver.url},
-            ).raise_for_status()
-            client.post(
-                "/api/v1/alerts/rules/threshold",
+        client = server.client()
+        client.post(
+            "/api/v1/alerts/channels",
+            json={"name": "bench", "type": "webhook", "url": receiver.url},
+        ).raise_for_status()
+        client.post(
+            "/api/v1/alerts/rules/threshold",
+            json={"name": "BenchFlip", "metric": "bench_flip", "operator": ">", "threshold": 0},
+        ).raise_for_status()
+        agent = AgentProcess(
+            server.url, root / "opsplane" / "agent", enroll=enrollment_token(client), name="host"
+        ).start()
+        node = await asyncio.to_thread(
+            wait_for, lambda: node_id(client, "host"), timeout=60, what="the agent's node"
+        )
+
+        def configure(**overrides: Any) -> None:
+            client.put(
+                f"/api/v1/nodes/{node}/config",
                 json={
-                    "name": "BenchFlip",
-                    "metric": "bench_flip",
-                    "operator": ">",
-                    "threshold": 0,
+                    "metrics_interval": 1,
+                    "scrape_targets": [f"flip={exporter.url}/metrics"],
+                    **overrides,
                 },
             ).raise_for_status()
-            token = enrollment_token(client)
-        agent = await FlipAgent(server.url, token, "bench-host").start()
-        agent.set("bench_flip", 0)
-        await agent.push()
-        flip_agent = agent
 
-        def set_on_tick(value: float) -> None:
-            flip_agent.set("bench_flip", value)  # the ticker sends it within 1 s
+        def set_exposed(value: float) -> None:
+            exporter.exposition = f"bench_flip {value}\n"
+
+        async def row(name: str, **overrides: Any) -> list[float]:
+            configure(**overrides)
+            await asyncio.sleep(2)  # the agent applies the config, scrapes, ticks
+            await flip_cycle(receiver, set_exposed)  # warm-up
+            assert agent is not None
+            assert agent.proc is not None
+            cpu, wall = cpu_seconds(agent.proc.pid), time.monotonic()
+            figures = [await flip_cycle(receiver, set_exposed, phase=p) for p in phases(flips)]
+            share = (cpu_seconds(agent.proc.pid) - cpu) / (time.monotonic() - wall)
+            notes.append(f"agent CPU while measuring '{name}': {share * 100:.1f} % of a core")
+            return figures
+
+        checks_off = await row(CHECKS_OFF, threshold_check_interval=0)
+        checks_on = await row(CHECKS_ON)  # the server default, 0.25 s
+
+        # The server's own share: an agent that sends the sample at the flip instant.
+        pusher = await FlipAgent(server.url, enrollment_token(client), "pusher").start()
+        pusher.set("bench_flip", 0)
+        await pusher.push()
+        flip_agent = pusher
 
         async def set_and_push(value: float) -> None:
             flip_agent.set("bench_flip", value)
             await flip_agent.push()
 
-        await flip_cycle(receiver, set_and_push)  # warm-up (first of everything)
+        await flip_cycle(receiver, set_and_push)  # warm-up
         on_change = [await flip_cycle(receiver, set_and_push, phase=p) for p in phases(flips)]
-        ticker = asyncio.create_task(agent.run_ticker(1.0))
-        periodic = [await flip_cycle(receiver, set_on_tick, phase=p) for p in phases(flips)]
-        return {
-            "opsplane (agent pushes every 1 s)": periodic,
-            "opsplane (agent pushes on change)": on_change,
-        }
+        return {CHECKS_ON: checks_on, CHECKS_OFF: checks_off, ON_CHANGE: on_change}
     finally:
-        if ticker is not None:
-            ticker.cancel()
+        if pusher is not None:
+            await pusher.close()
         if agent is not None:
-            await agent.close()
+            agent.stop()
         server.stop()
         receiver.stop()
+        exporter.stop()
 
 
 # -- Prometheus + Alertmanager ----------------------------------------------------------------
@@ -255,7 +301,7 @@ async def bench_tuned(root: Path, flips: int) -> Figures:
             await flip_cycle(stack.receiver, lambda v: stack.set("BenchFlip", v), phase=p)
             for p in phases(flips)
         ]
-        return {"Prometheus + Alertmanager tuned": figures}
+        return {TUNED: figures}
     finally:
         stack.stop()
 
@@ -286,7 +332,7 @@ def bench_defaults(root: Path, flips: int, out: Figures) -> None:
                 if (t := firing_since(stack.receiver, start, n)) is not None
             ]
             time.sleep(0.1)
-        out["Prometheus + Alertmanager defaults"] = results
+        out[DEFAULTS] = results
     finally:
         stack.stop()
 
@@ -294,34 +340,30 @@ def bench_defaults(root: Path, flips: int, out: Figures) -> None:
 # -- report -----------------------------------------------------------------------------------
 
 
-def report(figures: Figures) -> None:
+def report(figures: Figures, notes: list[str]) -> None:
     print("\nflip -> webhook (seconds)")
-    print(f"  {'system':<40} {'n':>3} {'median':>9} {'p99':>9} {'min':>9}")
+    print(f"  {'system':<48} {'n':>3} {'median':>9} {'p99':>9} {'min':>9}")
     for name, values in figures.items():
         if not values:
-            print(f"  {name:<40} {'0':>3} {'-':>9}")
+            print(f"  {name:<48} {'0':>3} {'-':>9}")
             continue
         print(
-            f"  {name:<40} {len(values):>3} {statistics.median(values):>9.3f} "
+            f"  {name:<48} {len(values):>3} {statistics.median(values):>9.3f} "
             f"{percentile(values, 99):>9.3f} {min(values):>9.3f}"
         )
-    ours = figures.get("opsplane (agent pushes every 1 s)") or []
-    for peer in ("Prometheus + Alertmanager tuned", "Prometheus + Alertmanager defaults"):
-        theirs = figures.get(peer) or []
-        if ours and theirs:
+    for ours in (CHECKS_ON, CHECKS_OFF, ON_CHANGE):
+        for peer in (TUNED, DEFAULTS):
+            mine, theirs = figures.get(ours) or [], figures.get(peer) or []
+            if not mine or not theirs:
+                continue
+            target = "  (target median < 0.5)" if ours == CHECKS_ON and peer == TUNED else ""
             print(
-                f"  ratio opsplane (1 s) / {peer}: median "
-                f"{statistics.median(ours) / statistics.median(theirs):.3f}, p99 "
-                f"{percentile(ours, 99) / percentile(theirs, 99):.3f}"
-                + ("  (target median < 0.5)" if "tuned" in peer else "")
+                f"  ratio {ours} / {peer}: median "
+                f"{statistics.median(mine) / statistics.median(theirs):.3f}, p99 "
+                f"{percentile(mine, 99) / percentile(theirs, 99):.3f}{target}"
             )
-    change = figures.get("opsplane (agent pushes on change)") or []
-    tuned = figures.get("Prometheus + Alertmanager tuned") or []
-    if change and tuned:
-        print(
-            f"  ratio opsplane (on change) / tuned: median "
-            f"{statistics.median(change) / statistics.median(tuned):.4f}"
-        )
+    for note in notes:
+        print(f"  {note}")
 
 
 def ingest(samples: int) -> None:
@@ -337,7 +379,7 @@ def ingest(samples: int) -> None:
     print(f"  ratio opsplane/prometheus: {result.ratio:.2f} (target <= 1.00)")
 
 
-async def run(args: argparse.Namespace, root: Path) -> Figures:
+async def run(args: argparse.Namespace, root: Path, notes: list[str]) -> Figures:
     figures: Figures = {}
     background: threading.Thread | None = None
     defaults: Figures = {}
@@ -346,7 +388,7 @@ async def run(args: argparse.Namespace, root: Path) -> Figures:
             target=bench_defaults, args=(root, args.default_flips, defaults), daemon=True
         )
         background.start()
-    figures.update(await bench_opsplane(root, args.flips))
+    figures.update(await bench_opsplane(root, args.flips, notes))
     figures.update(await bench_tuned(root, args.flips))
     if background is not None:
         print("waiting for the defaults stack (minutes: 1 m scrape/eval, 30 s group_wait)...")
@@ -362,9 +404,10 @@ def main() -> None:
     parser.add_argument("--ingest-samples", type=int, default=500_000)
     parser.add_argument("--no-ingest", action="store_true")
     args = parser.parse_args()
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        figures = asyncio.run(run(args, Path(tmp)))
-    report(figures)
+        figures = asyncio.run(run(args, Path(tmp), notes))
+    report(figures, notes)
     if not args.no_ingest:
         ingest(args.ingest_samples)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -94,3 +95,38 @@ def test_unreachable_and_broken_targets_report_up_0(endpoint: str) -> None:
     assert len(problems) == 3
     assert "404" in problems[0]
     assert "not an http(s) URL" in problems[2]
+
+
+class _Counting(_Handler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).hits.append(self.path)
+        if self.path == "/other":
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"other_metric 1\n")
+            return
+        super().do_GET()
+
+
+def test_threshold_checks_rescrape_only_targets_exposing_watched_series() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    collector = ScrapeCollector(lambda: (f"{base}/metrics", f"{base}/other"))
+    watched = frozenset({"app_temperature"})
+    try:
+        # Before any tick the check scrapes every target once, to learn what each exposes.
+        points = collector.sample(watched, 7)
+        assert [(p.name, p.value, p.ts_ms) for p in points] == [("app_temperature", 21.5, 7)]
+        assert sorted(_Counting.hits) == ["/metrics", "/other"]
+        collector.collect(10)
+        _Counting.hits.clear()
+        assert [p.name for p in collector.sample(watched, 11)] == ["app_temperature"]
+        assert [p.name for p in collector.sample(frozenset({"up"}), 12)] == ["up", "up"]
+        assert _Counting.hits == ["/metrics", "/metrics", "/other"]
+    finally:
+        collector.close()
+        server.shutdown()
+        server.server_close()

@@ -83,6 +83,15 @@ def test_login_node_list_and_live_node_charts(
     expect(page.get_by_test_id("ping-result")).to_have_text(re.compile(r"RTT \d+\.\d ms"))
     screenshot(page, "ui-node-detail")
 
+    # Per-node config: threshold checks off on this node, live, without a restart.
+    intervals = page.get_by_test_id("node-intervals")
+    expect(intervals).to_contain_text("threshold checks 0.25 s (0 rules)")
+    page.get_by_test_id("node-edit-config").click()
+    page.get_by_test_id("config-checks").locator("input").fill("0")
+    page.get_by_test_id("config-save").click()
+    expect(intervals).to_contain_text("threshold checks off")
+    expect(intervals).to_contain_text("(overridden)")
+
 
 def test_enrollment_token_shows_command_and_audit_entry(
     page: Page, ui_server: ServerProcess

@@ -25,6 +25,11 @@ def validate(config: AgentConfig) -> AgentConfig:
         value = getattr(config, field)
         if not value >= MIN_INTERVAL:  # also rejects NaN
             raise ConfigError(f"{field} must be at least {MIN_INTERVAL} s, got {value}")
+    check = config.threshold_check_interval
+    if not (check == 0 or check >= MIN_INTERVAL):
+        raise ConfigError(
+            f"threshold_check_interval must be 0 (off) or at least {MIN_INTERVAL} s, got {check}"
+        )
     if not config.upload_concurrency >= 1:
         raise ConfigError(f"upload_concurrency must be at least 1, got {config.upload_concurrency}")
     rate = config.upload_bytes_per_second

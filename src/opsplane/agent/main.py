@@ -28,6 +28,7 @@ from opsplane.agent.collectors.base import Collector
 from opsplane.agent.collectors.host import HostCollector
 from opsplane.agent.collectors.loop import CollectionLoop
 from opsplane.agent.collectors.scrape import ScrapeCollector
+from opsplane.agent.collectors.thresholds import ThresholdChecker
 from opsplane.agent.commands import CommandRunner, builtin_handlers
 from opsplane.agent.config import LiveConfig
 from opsplane.agent.enroll import EnrollmentRefused, enroll
@@ -77,6 +78,7 @@ class Agent:
         self.proc_root = proc_root
         self.link: Link | None = None
         self.collection: CollectionLoop | None = None
+        self.checker: ThresholdChecker | None = None
         self.files: FilePipeline | None = None
         self._stop = asyncio.Event()
 
@@ -166,7 +168,8 @@ class Agent:
         collectors = self.collectors
         if collectors is None:
             collectors = [HostCollector(), ScrapeCollector(lambda: config.current.scrape_targets)]
-        self.collection = collection = CollectionLoop(collectors, spool, config)
+        self.checker = checker = ThresholdChecker(collectors, spool, config)
+        self.collection = collection = CollectionLoop(collectors, spool, config, checker=checker)
         self.link = link = Link(
             settings=self.settings,
             credential=credential.credential,
@@ -178,6 +181,7 @@ class Agent:
         )
         workers = {
             "collection": asyncio.create_task(collection.run(), name="collect"),
+            "threshold checks": asyncio.create_task(checker.run(), name="thresholds"),
             "file pipeline": asyncio.create_task(files.run(), name="files"),
         }
         linking = asyncio.create_task(link.run(), name="link")

@@ -6,6 +6,7 @@ import msgspec
 
 from opsplane.protocol.files import WatchRule
 from opsplane.protocol.inventory import Inventory
+from opsplane.protocol.thresholds import ThresholdWatch
 
 
 class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -18,6 +19,9 @@ class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     watch_rules: tuple[WatchRule, ...] = ()
     upload_bytes_per_second: int | None = None  # None: unlimited
     upload_concurrency: int = 1
+    # Threshold watches (see protocol/thresholds.py): checked every this many seconds; 0: off.
+    threshold_check_interval: float = 0.0
+    threshold_watches: tuple[ThresholdWatch, ...] = ()
 
 
 class Hello(msgspec.Struct, frozen=True, forbid_unknown_fields=False):

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
 
     heartbeat_interval: float = Field(default=5.0, gt=0, le=3600)
     metrics_interval: float = Field(default=10.0, gt=0, le=3600)
+    # Agents check the series of threshold (fast-path) rules this often between metrics
+    # ticks and report a crossing at once (protocol/thresholds.py); 0 turns it off.
+    threshold_check_interval: float = Field(default=0.25, ge=0, le=3600)
     offline_after_missed_heartbeats: int = Field(default=3, ge=1)
     command_timeout: float = Field(default=10.0, gt=0)
     metrics_window_seconds: int = Field(default=3600, ge=60)

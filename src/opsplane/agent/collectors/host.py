@@ -7,6 +7,8 @@ Metric names follow Prometheus conventions; the server adds the node labels itse
 from __future__ import annotations
 
 import re
+import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -21,6 +23,52 @@ DEFAULT_IGNORED_FSTYPES = frozenset(
 )
 DEFAULT_IGNORED_DEVICES = r"^(loop|ram|zram|fd)\d+$"
 DEFAULT_IGNORED_INTERFACES = r"^(lo|veth.*)$"
+
+# The metric names each section yields: a threshold check (`sample`) runs only the sections
+# its watches read.
+FAMILIES: dict[str, frozenset[str]] = {
+    "cpu": frozenset({"host_cpu_utilization_ratio"}),
+    "load": frozenset({"host_load1", "host_load5", "host_load15"}),
+    "memory": frozenset(
+        {
+            "host_memory_total_bytes",
+            "host_memory_available_bytes",
+            "host_memory_used_bytes",
+            "host_memory_utilization_ratio",
+            "host_swap_total_bytes",
+            "host_swap_used_bytes",
+        }
+    ),
+    "filesystem": frozenset(
+        {
+            "host_filesystem_size_bytes",
+            "host_filesystem_used_bytes",
+            "host_filesystem_utilization_ratio",
+        }
+    ),
+    "disk_io": frozenset(
+        {
+            "host_disk_read_bytes_total",
+            "host_disk_written_bytes_total",
+            "host_disk_reads_total",
+            "host_disk_writes_total",
+        }
+    ),
+    "network": frozenset(
+        {
+            "host_network_received_bytes_total",
+            "host_network_transmitted_bytes_total",
+            "host_network_received_packets_total",
+            "host_network_transmitted_packets_total",
+            "host_network_receive_errors_total",
+            "host_network_transmit_errors_total",
+        }
+    ),
+    "processes": frozenset({"host_processes", "host_uptime_seconds"}),
+}
+# CPU snapshots kept for sliding-window utilization between ticks (checks every 0.1 s over a
+# 60 s interval fit).
+_CPU_HISTORY = 600
 
 
 class HostSource(Protocol):
@@ -95,6 +143,7 @@ class HostCollector:
         self,
         source: HostSource | None = None,
         *,
+        monotonic: Callable[[], float] = time.monotonic,
         ignored_fstypes: frozenset[str] = DEFAULT_IGNORED_FSTYPES,
         ignored_devices: str = DEFAULT_IGNORED_DEVICES,
         ignored_interfaces: str = DEFAULT_IGNORED_INTERFACES,
@@ -106,6 +155,12 @@ class HostCollector:
         self._problems: list[str] = []
         # CPU utilization is a rate: the first tick only records where the counters stand.
         self._cpu_before: Sequence[Any] | None = None
+        # Between ticks (threshold checks), utilization is over a window as long as the
+        # last tick's, sliding: (monotonic time, CPU times) of recent ticks and checks.
+        self.monotonic = monotonic
+        self._cpu_window = 0.0
+        self._cpu_tick_at = 0.0
+        self._cpu_seen: deque[tuple[float, Sequence[Any]]] = deque(maxlen=_CPU_HISTORY)
         self._sections: list[tuple[str, Callable[[Points], None]]] = [
             ("cpu", self._cpu),
             ("load", self._load),
@@ -118,22 +173,60 @@ class HostCollector:
 
     def collect(self, ts_ms: int) -> list[MetricPoint]:
         points = Points(ts_ms)
+        self._problems = self._fill(points, self._sections)
+        return points.items
+
+    def sample(self, names: frozenset[str], ts_ms: int) -> list[MetricPoint]:
+        """The points of the sections that yield any of `names`, between ticks."""
+        points = Points(ts_ms)
+        wanted = [(s, f) for s, f in self._sections if FAMILIES[s] & names]
+        if any(section == "cpu" for section, _ in wanted):
+            wanted = [(s, f) if s != "cpu" else (s, self._cpu_sliding) for s, f in wanted]
+        self._fill(points, wanted)  # problems are the ticks' to report
+        return [p for p in points.items if p.name in names]
+
+    @staticmethod
+    def _fill(
+        points: Points, sections: Sequence[tuple[str, Callable[[Points], None]]]
+    ) -> list[str]:
         problems = []
-        for section, fill in self._sections:
+        for section, fill in sections:
             # One broken source (no permission, missing /proc file) must not cost the others.
             try:
                 fill(points)
             except Exception as exc:
                 problems.append(f"host collector {section}: {type(exc).__name__}: {exc}")
-        self._problems = problems
-        return points.items
+        return problems
 
     def problems(self) -> list[str]:
         return list(self._problems)
 
     def _cpu(self, points: Points) -> None:
         now = self.source.cpu_times()
+        at = self.monotonic()
+        if self._cpu_before is not None:
+            self._cpu_window = at - self._cpu_tick_at
+        self._cpu_tick_at = at
+        self._cpu_seen.append((at, now))
         before, self._cpu_before = self._cpu_before, now
+        self._cpu_points(points, before, now)
+
+    def _cpu_sliding(self, points: Points) -> None:
+        """Utilization over the last tick-length window ending now (nothing before 2 ticks;
+        over the oldest snapshot kept when the window is longer than the history)."""
+        now = self.source.cpu_times()
+        at = self.monotonic()
+        before = None
+        if self._cpu_window > 0 and self._cpu_seen:
+            before = self._cpu_seen[0][1]
+            for seen_at, times in self._cpu_seen:  # oldest first
+                if at - seen_at < self._cpu_window:
+                    break
+                before = times
+        self._cpu_seen.append((at, now))
+        self._cpu_points(points, before, now)
+
+    def _cpu_points(self, points: Points, before: Sequence[Any] | None, now: Sequence[Any]) -> None:
         if before is None or len(before) != len(now):
             return  # first tick, or CPUs were hot-plugged: no rate yet
         for index, (old, new) in enumerate(zip(before, now, strict=True)):

@@ -7,9 +7,11 @@ all agents line up and every point of a tick carries the same timestamp.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -18,6 +20,9 @@ from opsplane.agent.config import LiveConfig
 from opsplane.agent.spool import AsyncSpool
 from opsplane.agent.streams import METRICS, encode_points
 from opsplane.protocol.telemetry import MetricPoint
+
+if TYPE_CHECKING:
+    from opsplane.agent.collectors.thresholds import ThresholdChecker
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +40,8 @@ class CollectionLoop:
         spool: Where each tick's points go, as one record.
         config: Supplies `metrics_interval`; a change re-aligns at once.
         clock: Wall clock in Unix seconds (injectable for tests).
+        checker: Threshold checks between ticks; each tick's points are shown to it (so a
+            side it already reported is not reported again) under its lock.
     """
 
     def __init__(
@@ -44,8 +51,10 @@ class CollectionLoop:
         config: LiveConfig,
         *,
         clock: Callable[[], float] = time.time,
+        checker: ThresholdChecker | None = None,
     ) -> None:
         self.collectors = collectors
+        self.checker = checker
         self.spool = spool
         self.config = config
         self.clock = clock
@@ -56,6 +65,8 @@ class CollectionLoop:
     async def run(self) -> None:
         while True:
             tick = next_tick(self.clock(), self.config.current.metrics_interval)
+            if self.checker is not None:
+                self.checker.next_tick = tick
             if await self._sleep_until(tick):
                 continue  # new config: realign to the new interval
             if tick <= self._last_tick:
@@ -68,12 +79,16 @@ class CollectionLoop:
         ts_ms = round(tick * 1000)
         points: list[MetricPoint] = []
         problems: list[str] = []
-        for collector in self.collectors:
-            points.extend(await asyncio.to_thread(collector.collect, ts_ms))
-            problems.extend(collector.problems())
+        checker = self.checker
+        async with checker.lock if checker is not None else contextlib.nullcontext():
+            for collector in self.collectors:
+                points.extend(await asyncio.to_thread(collector.collect, ts_ms))
+                problems.extend(collector.problems())
+            if checker is not None:
+                checker.observe(points)
+            if points:
+                await self.spool.append(METRICS, encode_points(points), len(points))
         self._report(problems)
-        if points:
-            await self.spool.append(METRICS, encode_points(points), len(points))
         self.ticks += 1
         return len(points)
 

@@ -84,21 +84,47 @@ class ScrapeCollector:
         self._targets = targets
         self._client = client or httpx.Client(timeout=timeout, follow_redirects=False)
         self._problems: list[str] = []
+        # Metric names each target exposed at its last tick: a threshold check re-scrapes
+        # only the targets that expose what its watches read.
+        self._exposes: dict[Target, frozenset[str]] = {}
 
     def collect(self, ts_ms: int) -> list[MetricPoint]:
         points = Points(ts_ms)
         problems: list[str] = []
+        exposes: dict[Target, frozenset[str]] = {}
         for spec in self._targets():
             try:
                 target = Target.parse(spec)
             except ValueError as exc:
                 problems.append(str(exc))
                 continue
+            start = len(points.items)
             error = self._scrape(target, points)
+            exposes[target] = frozenset(p.name for p in points.items[start:])
             if error:
                 problems.append(f"scrape {target.url}: {error}")
         self._problems = problems
+        self._exposes = exposes
         return points.items
+
+    def sample(self, names: frozenset[str], ts_ms: int) -> list[MetricPoint]:
+        """Between ticks: re-scrape the targets that exposed any of `names` at the last tick
+        (and targets not scraped yet, to learn what they expose); return just those series,
+        `up` and friends included when watched."""
+        points = Points(ts_ms)
+        for spec in self._targets():
+            try:
+                target = Target.parse(spec)
+            except ValueError:
+                continue  # the ticks report it
+            exposed = self._exposes.get(target)
+            if exposed is not None and not exposed & names:
+                continue
+            start = len(points.items)
+            self._scrape(target, points)  # a failure shows as up == 0, as at ticks
+            if exposed is None:
+                self._exposes[target] = frozenset(p.name for p in points.items[start:])
+        return [p for p in points.items if p.name in names]
 
     def _scrape(self, target: Target, points: Points) -> str | None:
         started = time.perf_counter()

@@ -47,6 +47,7 @@ from opsplane.server.db import Database, utcnow
 from opsplane.server.settings import Settings
 
 if TYPE_CHECKING:
+    from opsplane.server.alerts.agentwatch import AgentWatches
     from opsplane.server.alerts.fastpath import FastPathEvaluator
     from opsplane.server.alerts.scheduler import Scheduler
 
@@ -100,6 +101,7 @@ class AlertEngine:
         # Called after every reload (the scheduler re-plans its group loops).
         self.after_reload: list[Callable[[], None]] = []
         self.parts: tuple[FastPathEvaluator, Scheduler]  # set by setup.install
+        self.watches: AgentWatches  # set by setup.install
 
     # -- configuration ----------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ class Seen:
     value: float
     holds: bool
     at: float
+    ts_ms: int = 0  # the sample's own time: an older sample arriving later is not judged
 
 
 class FastPathEvaluator:
@@ -91,7 +92,7 @@ class FastPathEvaluator:
     async def process(self, messages: list[IngestMetrics]) -> None:
         now = time.time()
         per_rule: dict[int, list[tuple[str, Seen]]] = {}
-        for name, labels, value, _ in self._newest(messages, now).values():
+        for name, labels, value, ts_ms in self._newest(messages, now).values():
             for rule_id, fast in list(self.engine.fast.items()):
                 if not fast.selects(name, labels):
                     continue
@@ -99,8 +100,11 @@ class FastPathEvaluator:
                 if state is None:
                     continue
                 holds = not math.isnan(value) and fast.holds(value)
-                seen = Seen(labels, value, holds, now)
+                seen = Seen(labels, value, holds, now, ts_ms)
                 fp = state.fingerprint_of(labels, value)
+                known = self.seen.get(rule_id, {}).get(fp)
+                if known is not None and known.ts_ms > ts_ms:
+                    continue  # a resent or late sample: the newer one already decided
                 per_rule.setdefault(rule_id, []).append((fp, seen))
         for rule_id, updates in per_rule.items():
             tracked = self.seen.setdefault(rule_id, {})

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from opsplane.server.alerts.agentwatch import AgentWatches
 from opsplane.server.alerts.alerts_router import router as alerts_router
 from opsplane.server.alerts.engine import AlertEngine
 from opsplane.server.alerts.fastpath import FastPathEvaluator
@@ -18,6 +19,7 @@ from opsplane.server.alerts.scheduler import Scheduler
 from opsplane.server.alerts.snapshots import alerts_snapshot_builder
 from opsplane.server.bus.subjects import INGEST_METRICS
 from opsplane.server.context import ServerContext
+from opsplane.server.fleet.configpush import push_config
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +38,15 @@ def install(ctx: ServerContext, app: FastAPI, api: APIRouter) -> None:
     scheduler = Scheduler(engine, fast, timeout_s=ctx.settings.alerts_query_timeout)
     engine.after_reload.append(scheduler.reconcile)
     engine.after_reload.append(lambda: fast.forget(set(engine.states)))
+    watches = AgentWatches(
+        engine,
+        ctx.db,
+        connected=ctx.links.node_ids,
+        push=lambda node: push_config(ctx, node),
+    )
+    engine.after_reload.append(watches.refresh)
+    ctx.agent_config.append(watches.contribute)
+    engine.watches = watches
     engine.on_change = lambda: ctx.stream.touch("alerts")
     ctx.stream.register("alerts", alerts_snapshot_builder(ctx))
     engine.parts = (fast, scheduler)
@@ -76,4 +87,5 @@ async def start(ctx: ServerContext) -> list[asyncio.Task[Any]]:
 
 
 async def stop(ctx: ServerContext) -> None:
+    await ctx.alerts.watches.close()
     await ctx.alerts.close()

@@ -76,6 +76,9 @@ class AgentConfigRead(BaseModel):
     metrics_interval: float
     labels: Labels
     scrape_targets: list[str]
+    # Seconds between the agent's threshold checks (0: off), and how many rules it checks.
+    threshold_check_interval: float
+    threshold_rules: int
 
 
 class NodeDetail(NodeRead):
@@ -96,6 +99,8 @@ class NodeConfigUpdate(BaseModel):
     heartbeat_interval: float | None = Field(default=None, ge=0.5, le=3600)
     metrics_interval: float | None = Field(default=None, ge=0.5, le=3600)
     scrape_targets: list[str] | None = Field(default=None, max_length=64)
+    # 0 turns threshold checks off on this node (say, an exporter too costly to re-scrape).
+    threshold_check_interval: float | None = Field(default=None, ge=0, le=3600)
 
 
 class NodeEventRead(BaseModel):

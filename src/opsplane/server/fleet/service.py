@@ -47,6 +47,11 @@ def effective_config(
         metrics_interval=float(overrides.get("metrics_interval") or settings.metrics_interval),
         labels=dict(node.labels or {}),
         scrape_targets=tuple(overrides.get("scrape_targets") or ()),
+        threshold_check_interval=float(
+            overrides["threshold_check_interval"]
+            if overrides.get("threshold_check_interval") is not None
+            else settings.threshold_check_interval
+        ),
     )
     for contribute in contributors:
         config = msgspec.structs.replace(config, **contribute(node))

@@ -54,6 +54,8 @@ def node_detail(node: Node, ctx: ServerContext) -> NodeDetail:
             metrics_interval=config.metrics_interval,
             labels=dict(config.labels),
             scrape_targets=list(config.scrape_targets),
+            threshold_check_interval=config.threshold_check_interval,
+            threshold_rules=len(config.threshold_watches),
         ),
         config_overrides=dict(node.config or {}),
         connected=ctx.links.get(node.id) is not None,
