@@ -130,3 +130,17 @@ def test_threshold_checks_rescrape_only_targets_exposing_watched_series() -> Non
         collector.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_check_parses_only_the_watched_series_and_gets_the_same_points(endpoint: str) -> None:
+    collector = ScrapeCollector(lambda: (f"app=http://{endpoint}/metrics",))
+    watched = frozenset({"app_requests_total"})
+    try:
+        at_tick = {(p.name, tuple(sorted(p.labels.items())), p.value) for p in collector.collect(1)}
+        checked = collector.sample(watched, 2)
+    finally:
+        collector.close()
+    assert {(p.name, tuple(sorted(p.labels.items())), p.value) for p in checked} == {
+        point for point in at_tick if point[0] in watched
+    }
+    assert len(checked) == 2

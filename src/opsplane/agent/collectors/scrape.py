@@ -57,6 +57,17 @@ def _target_labels(labels: dict[str, str], target: Target) -> dict[str, str]:
     return out
 
 
+def only_series(text: str, names: frozenset[str]) -> str:
+    """The sample lines of `text` that may belong to `names` (by prefix; comments dropped).
+
+    Without `# TYPE` lines every sample parses as untyped under its own name, which is the
+    name it has with them too, so the points of `names` come out the same, for a fraction
+    of the parsing.
+    """
+    prefixes = tuple(names)
+    return "\n".join(line for line in text.splitlines() if line.startswith(prefixes)) + "\n"
+
+
 def parse_exposition(text: str, target: Target, points: Points) -> int:
     """Add every sample of a text exposition to `points`; returns how many."""
     count = 0
@@ -121,17 +132,24 @@ class ScrapeCollector:
             if exposed is not None and not exposed & names:
                 continue
             start = len(points.items)
-            self._scrape(target, points)  # a failure shows as up == 0, as at ticks
+            # A failure shows as up == 0, as at ticks. A known target is parsed for the
+            # watched series only (scrape_samples_scraped then counts those).
+            self._scrape(target, points, None if exposed is None else names)
             if exposed is None:
                 self._exposes[target] = frozenset(p.name for p in points.items[start:])
         return [p for p in points.items if p.name in names]
 
-    def _scrape(self, target: Target, points: Points) -> str | None:
+    def _scrape(
+        self, target: Target, points: Points, only: frozenset[str] | None = None
+    ) -> str | None:
         started = time.perf_counter()
         labels = {"job": target.job, "instance": target.instance}
         scraped, error = 0, None
         try:
-            scraped = parse_exposition(self._fetch(target.url), target, points)
+            text = self._fetch(target.url)
+            if only is not None:
+                text = only_series(text, only)
+            scraped = parse_exposition(text, target, points)
         except (httpx.HTTPError, ValueError) as exc:
             error = str(exc) or type(exc).__name__
         points.add("up", 0.0 if error else 1.0, labels)
