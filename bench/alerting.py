@@ -401,7 +401,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flips", type=int, default=30)
     parser.add_argument("--default-flips", type=int, default=5)
-    parser.add_argument("--ingest-samples", type=int, default=500_000)
+    parser.add_argument("--ingest-samples", type=int, default=2_000_000)
     parser.add_argument("--no-ingest", action="store_true")
     args = parser.parse_args()
     notes: list[str] = []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import structlog
 
 from opsplane.agent.collectors.host import HostCollector
 from opsplane.agent.collectors.loop import CollectionLoop
@@ -215,3 +216,30 @@ def test_host_cpu_between_ticks_is_over_a_tick_long_sliding_window() -> None:
     assert total(collector.sample(names, 3)) == pytest.approx(
         (5.5 * 0.1 + 4.5 * 1.0) / 10, abs=0.06
     )
+
+
+class Flaky(Dial):
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def sample(self, names: frozenset[str], ts_ms: int) -> list[MetricPoint]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("sensor unplugged")
+        return super().sample(names, ts_ms)
+
+
+async def test_a_failing_source_is_logged_once_and_checks_go_on(spool: AsyncSpool) -> None:
+    flaky = Flaky(failures=5)
+    checker = ThresholdChecker([flaky], spool, watching(HOT, interval=0.1))
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(checker.run())
+        try:
+            await eventually(lambda: checker.crossings >= 1)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    events = [e["event"] for e in logs]
+    assert events.count("threshold check failed") == 1
+    assert "threshold checks work again" in events

@@ -70,6 +70,7 @@ class ThresholdChecker:
         self._sides: dict[SeriesKey, tuple[bool, ...]] = {}
         self._watched: AgentConfig | None = None
         self._by_metric: dict[str, list[ThresholdWatch]] = {}
+        self._failing: str | None = None
 
     async def run(self) -> None:
         while True:
@@ -82,8 +83,19 @@ class ThresholdChecker:
                 continue  # new config: new watches or interval
             try:
                 await self.check_once()
-            except Exception:  # a failing source must not end the checks; ticks still run
-                log.exception("threshold check failed")
+            except Exception as exc:  # a failing source must not end the checks; ticks run
+                self._failed(exc)
+            else:
+                if self._failing is not None:
+                    log.info("threshold checks work again")
+                    self._failing = None
+
+    def _failed(self, exc: Exception) -> None:
+        # Logged when the failure starts or changes, not four times a second.
+        text = f"{type(exc).__name__}: {exc}"
+        if text != self._failing:
+            log.exception("threshold check failed", error=text)
+            self._failing = text
 
     async def check_once(self) -> int:
         """One check: sample the watched series now; returns the number of points spooled."""
