@@ -86,6 +86,31 @@ async def test_manual_retry_reruns_the_analysis_from_the_stored_file(api: Api) -
     assert audit["items"][0]["target_id"] == str(file_id)
 
 
+async def test_a_retry_asked_while_the_failed_run_is_still_ending_runs_after_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = api.ctx.dumps
+    pipeline.config = dataclasses.replace(pipeline.config, retry_max_analysis=0)
+    notify = pipeline.notify
+
+    async def slow_notify(exhausted):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(1.0)  # the failure is committed; the run has not ended yet
+        await notify(exhausted)
+
+    monkeypatch.setattr(pipeline, "notify", slow_notify)
+    file_id = await api.upload(b"BAD\n")
+    await api.wait_status(file_id, "failed")
+    assert pipeline.is_analysing(file_id)
+    started = await api.call("POST", f"/files/{file_id}/retry")
+    assert started["dispatched"] is True
+    await pipeline.idle(10)
+    detail = await api.call("GET", f"/files/{file_id}")
+    assert [p["status"] for p in detail["processing"] if p["step"] == "analysis"] == [
+        "failed",
+        "failed",
+    ]
+
+
 async def test_manual_upload_retry_needs_the_node_online(api: Api) -> None:
     body = {"event": "created", "node": "legacy-1", "path": "/d/a.hprof", "size": 5}
     file = await api.call("POST", "/files/notify", json=body)

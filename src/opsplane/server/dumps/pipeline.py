@@ -67,6 +67,7 @@ class DumpPipeline:
         self.rules = WatchRuleCache()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._analysing: set[int] = set()
+        self._again: set[int] = set()  # asked for again while running: one more run after
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -131,8 +132,11 @@ class DumpPipeline:
     def analyze_soon(
         self, file_id: int, *, backend: str | None = None, job_id: int | None = None
     ) -> bool:
-        """Start analysing the file in the background (False if it already is)."""
+        """Start analysing the file in the background (False if it already is: it is then
+        analysed once more when the current run ends, e.g. a manual retry that came while
+        the failed run was still recording its failure)."""
         if file_id in self._analysing:
+            self._again.add(file_id)
             return False
         self._analysing.add(file_id)
         backend = backend or self.config.backend
@@ -168,6 +172,9 @@ class DumpPipeline:
                 await self._failed(file_id, record_id, outcome)
         finally:
             self._analysing.discard(file_id)
+            if file_id in self._again:
+                self._again.discard(file_id)
+                self.analyze_soon(file_id)
             self.touch()
 
     async def _run_backend(
