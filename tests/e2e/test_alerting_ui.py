@@ -214,6 +214,65 @@ def test_rule_health_shows_and_a_failing_rule_stands_out(
     expect(page.get_by_test_id(f"rule-row-{broken}")).to_have_count(0)
 
 
+def test_recording_rule_is_created_disabled_and_deleted_in_the_ui(
+    page: Page, ui_server: ServerProcess
+) -> None:
+    record = "job:up:sum"
+    expr = "sum by (job) (up)"
+    page.goto(f"{ui_server.url}/alerts/rules")
+    login(page)
+    card = page.get_by_test_id("recording-card")
+    expect(card).to_contain_text("Recording rules")
+
+    card.get_by_test_id("recording-new").click()
+    dialog = page.get_by_test_id("recording-dialog")
+    dialog.get_by_test_id("recording-record").fill(record)
+    dialog.get_by_test_id("recording-expr").fill(expr)
+    expect(dialog.get_by_test_id("recording-group")).to_contain_text("default")
+    dialog.get_by_test_id("recording-save").click()
+    expect(dialog).to_be_hidden()
+
+    row = row_with(page, f"recording-row-{record}")
+    expect(row).to_contain_text(expr)
+    expect(row).to_contain_text("default")
+    # Not evaluated yet, or its group has ticked since: never an error.
+    health = page.get_by_test_id(f"recording-health-{record}").locator("[data-status]")
+    expect(health).to_have_text(re.compile(r"^(unknown|ok)$"))
+    switch = page.get_by_test_id(f"recording-enabled-{record}").locator("input")
+    expect(switch).to_be_checked()
+    screenshot(page, "ui-recording-rules")
+
+    with ui_server.client() as client:
+        [created] = [
+            r for r in client.get("/api/v1/alerts/recording-rules").json() if r["record"] == record
+        ]
+        assert (created["expr"], created["group"], created["enabled"], created["created_by"]) == (
+            expr,
+            "default",
+            True,
+            "admin",
+        )
+
+    page.get_by_test_id(f"recording-enabled-{record}").click()
+    expect(switch).not_to_be_checked()
+    with ui_server.client() as client:
+        after = client.get(f"/api/v1/alerts/recording-rules/{created['id']}").json()
+        assert after["enabled"] is False
+    # Still disabled when the page reads the list again.
+    page.reload()
+    expect(page.get_by_test_id(f"recording-enabled-{record}").locator("input")).not_to_be_checked()
+
+    page.get_by_test_id(f"recording-delete-{record}").click()
+    box = page.locator(".el-message-box")
+    expect(box).to_contain_text(record)
+    box.get_by_role("button", name="Delete").click()
+    expect(box).to_be_hidden()
+    expect(page.get_by_test_id(f"recording-row-{record}")).to_have_count(0)
+    expect(page.get_by_test_id("recording-card")).to_contain_text("No recording rules")
+    with ui_server.client() as client:
+        assert client.get(f"/api/v1/alerts/recording-rules/{created['id']}").status_code == 404
+
+
 def test_routing_try_an_alert_asks_the_server(
     page: Page, ui_server: ServerProcess, agent_node: dict[str, Any]
 ) -> None:
@@ -333,9 +392,11 @@ def test_viewer_reads_alerting_but_cannot_change_it(
         "rule-new-promql",
         "rule-import",
         "rule-edit-ViewerSeesThis",
+        "recording-new",
     ):
         expect(page.get_by_test_id(hidden)).to_have_count(0)
     expect(page.get_by_test_id("rule-export")).to_be_visible()
+    expect(page.get_by_test_id("recording-card")).to_be_visible()
     expect(page.get_by_test_id("rule-enabled-ViewerSeesThis").locator("input")).to_be_disabled()
 
     page.locator("#tab-silences").click()

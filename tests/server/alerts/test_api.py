@@ -135,8 +135,14 @@ async def test_import_and_export_rule_files(api: Api) -> None:
     )
     assert result["groups"] == ["node", "disk"]
     assert result["created"] == 2
-    assert len(result["skipped"]) == 1
-    assert "job:up:sum" in result["skipped"][0]
+    assert result["recording"] == 1
+    assert result["skipped"] == []
+    (recorded,) = await api.get("/alerts/recording-rules")
+    assert (recorded["record"], recorded["expr"], recorded["group"]) == (
+        "job:up:sum",
+        "sum(up) by (job)",
+        "node",
+    )
     groups = {g["name"]: g for g in await api.get("/alerts/rule-groups")}
     assert groups["node"]["interval_s"] == 30
     assert groups["disk"]["interval_s"] == 15
@@ -144,6 +150,7 @@ async def test_import_and_export_rule_files(api: Api) -> None:
     node = next(g for g in exported["groups"] if g["name"] == "node")
     assert node["interval"] == "30s"
     assert node["rules"] == [
+        {"record": "job:up:sum", "expr": "sum(up) by (job)"},  # recording rules first
         {
             "alert": "NodeDown",
             "expr": 'up{job="node"} == 0',
@@ -151,12 +158,13 @@ async def test_import_and_export_rule_files(api: Api) -> None:
             "keep_firing_for": "1m",
             "labels": {"severity": "critical"},
             "annotations": {"summary": "{{ $labels.instance }} down"},
-        }
+        },
     ]
     again = await api.call("POST", "/alerts/rules/import", content=RULE_FILE)
-    assert again["replaced"] == 2
+    assert again["replaced"] == 3
     total = await api.get("/alerts/rules")
     assert len(total["items"]) == 2
+    assert len(await api.get("/alerts/recording-rules")) == 1
 
 
 async def test_import_is_all_or_nothing(api: Api) -> None:

@@ -57,6 +57,9 @@ groups:
           summary: '{{ $labels.job }} errors: {{ $value | humanize }} ({{ printf "%.1f" $value }})'
       - alert: Absent
         expr: absent(up{job="x"})
+      - record: job:http_errors:rate5m
+        expr: sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))
+        labels: {source: opsplane}
 """
 
 
@@ -95,7 +98,7 @@ async def test_exported_rules_pass_promtool(api: Api, tmp_path: Path) -> None:
     path.write_text(exported)
     checked = promtool("check", "rules", str(path))
     assert checked.returncode == 0, checked.stdout + checked.stderr + exported
-    assert "SUCCESS: 4 rules found" in checked.stdout
+    assert "SUCCESS: 5 rules found" in checked.stdout  # 4 alerting, 1 recording
 
 
 def _metric_names(text: str) -> set[str]:

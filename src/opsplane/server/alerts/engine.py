@@ -20,7 +20,15 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsplane.server.alerts import alertmanager_in, book, incidents, inhibition, nflog, silences
+from opsplane.server.alerts import (
+    alertmanager_in,
+    book,
+    incidents,
+    inhibition,
+    nflog,
+    recording,
+    silences,
+)
 from opsplane.server.alerts import rules as rule_service
 from opsplane.server.alerts.alertmanager_in import AMAlert, AMWebhook, Received
 from opsplane.server.alerts.builder import FastPath, fast_path_of
@@ -82,6 +90,9 @@ class AlertEngine:
         self.states: dict[int, RuleState] = {}
         self.fast: dict[int, FastPath] = {}
         self.health = RuleHealthBook()
+        # Recording rules write through this (the metrics domain's storage, set by setup).
+        self.record_to: Callable[[Sequence[Any]], Any] | None = None
+        self.recorder = recording.Recorder(self._record)
         self._locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.dispatcher = Dispatcher(
@@ -109,15 +120,23 @@ class AlertEngine:
         """Re-read rules, routing, channels, silences and inhibitions from the database."""
         async with self.db.session() as session:
             groups, specs = await rule_service.load_enabled(session)
+            recordings = await recording.list_recordings(session, enabled_only=True)
             tree = await get_tree(session)
             self.channels = await channel_service.load_all(session, self.box)
             self.silences = await silences.load_live(session)
             self.inhibitions = await inhibition.load_enabled(session)
         self.router = Router(tree, self.defaults)
         self.groups = {g.id: g for g in groups}
+        self.recorder.load([recording.to_spec(r) for r in recordings])
         await self._reconcile(specs)
         for hook in self.after_reload:
             hook()
+
+    async def _record(self, batch: Sequence[Any]) -> int:
+        if self.record_to is None:
+            raise RuntimeError("no metrics storage to record into")
+        stored: int = await self.record_to(batch)
+        return stored
 
     async def reload_notification_config(self) -> None:
         async with self.db.session() as session:

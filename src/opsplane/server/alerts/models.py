@@ -64,6 +64,29 @@ class Rule(Base):
     created_by: Mapped[str] = mapped_column(String(128), default="")
 
 
+class RecordingRule(Base):
+    """A Prometheus recording rule: `expr` evaluated on its group's interval, stored as `record`.
+
+    A group evaluates its recording rules (by position) before its alerting rules, so alerts
+    in the same group read what was just recorded.
+    """
+
+    __tablename__ = "recording_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_rule_groups.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    record: Mapped[str] = mapped_column(String(255), index=True)
+    expr: Mapped[str] = mapped_column(Text)
+    labels: Mapped[dict[str, str]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+
+
 class Alert(Base):
     """One activation of an alert: from pending (or an external firing) to its end."""
 

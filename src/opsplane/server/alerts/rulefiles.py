@@ -8,9 +8,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opsplane.server.alerts import recording
 from opsplane.server.alerts import rules as rule_service
 from opsplane.server.alerts.durations import DurationError, format_duration, parse_duration
-from opsplane.server.alerts.models import Rule, RuleGroup
+from opsplane.server.alerts.models import RecordingRule, Rule, RuleGroup
 from opsplane.server.audit import service as audit
 from opsplane.server.audit.service import Actor
 from opsplane.server.errors import DomainError, Invalid
@@ -56,6 +57,24 @@ def _duration(value: Any, where: str) -> float:
         raise Invalid(f"{where}: {exc}", code="bad_rule_file") from None
 
 
+_RECORD_KEYS = {"record", "expr", "labels"}
+
+
+def _parse_recording(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    unknown = set(raw) - _RECORD_KEYS
+    if unknown:
+        raise Invalid(f"{where}: unknown keys {sorted(unknown)}", code="bad_rule_file")
+    if not isinstance(raw.get("record"), str):
+        raise Invalid(f"{where}: `record:` must be a metric name", code="bad_rule_file")
+    if not isinstance(raw.get("expr"), str | int | float):
+        raise Invalid(f"{where}: `expr:` is required", code="bad_rule_file")
+    return {
+        "record": raw["record"],
+        "expr": str(raw["expr"]),
+        "labels": _strings(raw.get("labels"), f"{where}.labels"),
+    }
+
+
 def _parse_rule(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict) or not isinstance(raw.get("alert"), str):
         raise Invalid(f"{where}: an alerting rule needs `alert:`", code="bad_rule_file")
@@ -83,7 +102,9 @@ async def import_rules(
 
     All or nothing: one bad rule refuses the whole file (the request rolls back).
     """
-    created, replaced, skipped, group_names = 0, 0, [], []
+    created, recorded, replaced = 0, 0, 0
+    skipped: list[str] = []
+    group_names: list[str] = []
     for group_index, raw_group in enumerate(_load(text)):
         name = raw_group["name"]
         unknown = set(raw_group) - _GROUP_KEYS
@@ -98,15 +119,25 @@ async def import_rules(
         else:
             group.interval_s = interval or group.interval_s
             if replace:
-                for old in await session.scalars(select(Rule).where(Rule.group_id == group.id)):
-                    await session.delete(old)
-                    replaced += 1
+                for kind in (Rule, RecordingRule):
+                    for old in await session.scalars(select(kind).where(kind.group_id == group.id)):
+                        await session.delete(old)
+                        replaced += 1
                 await session.flush()
         group_names.append(name)
         for rule_index, raw in enumerate(raw_group.get("rules") or []):
             where = f"groups[{group_index}].rules[{rule_index}]"
             if isinstance(raw, dict) and "record" in raw:
-                skipped.append(f"{where}: recording rule {raw['record']!r} (not supported)")
+                fields = _parse_recording(raw, where)
+                try:
+                    await recording.create_recording(
+                        session, group=name, enabled=True, by=by, audit_it=False, **fields
+                    )
+                except DomainError as exc:
+                    raise Invalid(
+                        f"{where} ({fields['record']}): {exc.message}", code=exc.code
+                    ) from None
+                recorded += 1
                 continue
             fields = _parse_rule(raw, where)
             try:
@@ -121,10 +152,29 @@ async def import_rules(
         by=by,
         action="alert_rule.import",
         target_type="alert_rule",
-        summary=f"imported {created} rules into {', '.join(group_names)}",
-        after={"groups": group_names, "created": created, "replaced": replaced},
+        summary=f"imported {created} alerting and {recorded} recording rules into "
+        f"{', '.join(group_names)}",
+        after={
+            "groups": group_names,
+            "created": created,
+            "recording": recorded,
+            "replaced": replaced,
+        },
     )
-    return {"groups": group_names, "created": created, "replaced": replaced, "skipped": skipped}
+    return {
+        "groups": group_names,
+        "created": created,
+        "recording": recorded,
+        "replaced": replaced,
+        "skipped": skipped,
+    }
+
+
+def _record_doc(rule: RecordingRule) -> dict[str, Any]:
+    doc: dict[str, Any] = {"record": rule.record, "expr": rule.expr}
+    if rule.labels:
+        doc["labels"] = dict(rule.labels)
+    return doc
 
 
 def _rule_doc(rule: Rule) -> dict[str, Any]:
@@ -153,7 +203,16 @@ async def export_rules(
         rule_query = select(Rule).where(Rule.group_id == group.id).order_by(Rule.position, Rule.id)
         if not include_disabled:
             rule_query = rule_query.where(Rule.enabled.is_(True))
-        rules = [_rule_doc(r) for r in await session.scalars(rule_query)]
+        record_query = (
+            select(RecordingRule)
+            .where(RecordingRule.group_id == group.id)
+            .order_by(RecordingRule.position, RecordingRule.id)
+        )
+        if not include_disabled:
+            record_query = record_query.where(RecordingRule.enabled.is_(True))
+        # Recording rules first: that is the order they are evaluated in here.
+        rules = [_record_doc(r) for r in await session.scalars(record_query)]
+        rules += [_rule_doc(r) for r in await session.scalars(rule_query)]
         groups.append(
             {"name": group.name, "interval": format_duration(group.interval_s), "rules": rules}
         )

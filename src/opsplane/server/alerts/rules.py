@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsplane.server.alerts import builder, templates
 from opsplane.server.alerts.evaluation import RuleSpec
-from opsplane.server.alerts.models import Rule, RuleGroup
+from opsplane.server.alerts.models import RecordingRule, Rule, RuleGroup
 from opsplane.server.audit import service as audit
 from opsplane.server.audit.service import Actor
 from opsplane.server.errors import Conflict, Invalid, NotFound
@@ -121,8 +121,9 @@ async def delete_group(session: AsyncSession, *, group_id: int, by: Actor) -> No
     """Delete a group and its rules (their alerts resolve at the next reload)."""
     group = await get_group(session, group_id)
     names = list(await session.scalars(select(Rule.name).where(Rule.group_id == group_id)))
-    for rule in await session.scalars(select(Rule).where(Rule.group_id == group_id)):
-        await session.delete(rule)
+    for kind in (Rule, RecordingRule):
+        for rule in await session.scalars(select(kind).where(kind.group_id == group_id)):
+            await session.delete(rule)
     await session.delete(group)
     await session.flush()
     await audit.record(

@@ -8,13 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from opsplane.server.alerts import builder, rulefiles, threshold_rules
+from opsplane.server.alerts import builder, recording, rulefiles, threshold_rules
 from opsplane.server.alerts import rules as service
 from opsplane.server.alerts.evaluation import RuleSpec, alert_labels
+from opsplane.server.alerts.models import RecordingRule
 from opsplane.server.alerts.scheduler import QueryResultError, samples_of
 from opsplane.server.alerts.schemas import (
     ImportResult,
     PreviewAlert,
+    RecordingCreate,
+    RecordingRead,
+    RecordingUpdate,
     RuleCreate,
     RuleGroupCreate,
     RuleGroupRead,
@@ -26,7 +30,7 @@ from opsplane.server.alerts.schemas import (
     ThresholdPreview,
     ThresholdRule,
 )
-from opsplane.server.alerts.views import rule_read
+from opsplane.server.alerts.views import recording_read, rule_read
 from opsplane.server.deps import ActorDep, AsOperator, AsViewer, ContextDep, SessionDep
 from opsplane.server.errors import Invalid, Unavailable
 from opsplane.server.metrics.model import QueryError
@@ -290,4 +294,68 @@ async def disable_rule(
 async def delete_rule(rule_id: int, ctx: ContextDep, actor: ActorDep, session: SessionDep) -> None:
     """Delete a rule (its alert history stays)."""
     await service.delete_rule(session, rule_id=rule_id, by=actor)
+    await _applied(ctx, session)
+
+
+# -- recording rules ------------------------------------------------------------------------
+
+
+async def _recording_read(
+    session: SessionDep, ctx: ContextDep, row: RecordingRule
+) -> RecordingRead:
+    group = await service.get_group(session, row.group_id)
+    return recording_read(row, group.name, ctx.alerts)
+
+
+@router.get("/recording-rules", dependencies=[AsViewer])
+async def list_recording_rules(
+    ctx: ContextDep, session: SessionDep, group_id: int | None = None
+) -> list[RecordingRead]:
+    """Recording rules by group and position, with the health of their last evaluation."""
+    names = {g.id: g.name for g, _ in await service.list_groups(session)}
+    rows = await recording.list_recordings(session, group_id=group_id)
+    return [recording_read(r, names.get(r.group_id, ""), ctx.alerts) for r in rows]
+
+
+@router.post("/recording-rules", status_code=201, dependencies=[AsOperator])
+async def create_recording_rule(
+    body: RecordingCreate, ctx: ContextDep, actor: ActorDep, session: SessionDep
+) -> RecordingRead:
+    """Create a recording rule: `expr` evaluated on its group's interval, stored as `record`."""
+    row = await recording.create_recording(
+        session,
+        group=body.group,
+        record=body.record,
+        expr=body.expr,
+        labels=body.labels,
+        enabled=body.enabled,
+        by=actor,
+    )
+    await _applied(ctx, session)
+    return await _recording_read(session, ctx, row)
+
+
+@router.get("/recording-rules/{rule_id}", dependencies=[AsViewer])
+async def get_recording_rule(rule_id: int, ctx: ContextDep, session: SessionDep) -> RecordingRead:
+    return await _recording_read(session, ctx, await recording.get_recording(session, rule_id))
+
+
+@router.patch("/recording-rules/{rule_id}", dependencies=[AsOperator])
+async def update_recording_rule(
+    rule_id: int, body: RecordingUpdate, ctx: ContextDep, actor: ActorDep, session: SessionDep
+) -> RecordingRead:
+    """Change a recording rule (fields left out stay); `enabled: false` stops recording."""
+    row = await recording.update_recording(
+        session, rule_id=rule_id, changes=body.model_dump(exclude_none=True), by=actor
+    )
+    await _applied(ctx, session)
+    return await _recording_read(session, ctx, row)
+
+
+@router.delete("/recording-rules/{rule_id}", status_code=204, dependencies=[AsOperator])
+async def delete_recording_rule(
+    rule_id: int, ctx: ContextDep, actor: ActorDep, session: SessionDep
+) -> None:
+    """Delete a recording rule (what it recorded stays in the TSDB until retention)."""
+    await recording.delete_recording(session, rule_id=rule_id, by=actor)
     await _applied(ctx, session)

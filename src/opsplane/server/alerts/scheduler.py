@@ -19,6 +19,7 @@ import structlog
 from opsplane.server.alerts.engine import AlertEngine
 from opsplane.server.alerts.evaluation import RuleSpec
 from opsplane.server.alerts.fastpath import FastPathEvaluator
+from opsplane.server.alerts.recording import RecordingSpec
 from opsplane.server.metrics.model import QueryBackend
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,7 @@ def samples_of(data: Mapping[str, Any]) -> Samples:
         return [(dict(s.get("metric") or {}), float(s["value"][1])) for s in result or []]
     if kind == "scalar":
         return [({}, float(result[1]))] if result else []
-    raise QueryResultError(f"an alerting rule needs a vector, the query returned {kind}")
+    raise QueryResultError(f"a rule needs a vector or a scalar, the query returned {kind}")
 
 
 class Scheduler:
@@ -78,10 +79,28 @@ class Scheduler:
         duration = time.perf_counter() - started
         self.engine.evaluated(rule.id, at=now, duration_s=duration, error=error)
 
+    async def record(self, spec: RecordingSpec, now: float) -> None:
+        """Evaluate one recording rule and store its result (health kept by the recorder)."""
+        backend: QueryBackend | None = self.engine.query_backend()
+
+        async def query(expr: str, at: float) -> Samples:
+            if backend is None:
+                raise QueryResultError(NO_BACKEND)
+            return samples_of(await backend.instant_query(expr, at, timeout_s=self.timeout_s))
+
+        health = await self.engine.recorder.evaluate(spec, now, query)
+        self.engine.metrics.evaluations.labels("recording").inc()
+        if health.error is not None:
+            self.engine.metrics.evaluation_failures.inc()
+            log.warning("recording rule failed", record=spec.record, error=health.error)
+
     async def evaluate_group(self, group_id: int, now: float) -> None:
         if not self.engine.leads:
             return
         started = time.perf_counter()
+        # Recording rules first: the group's alerting rules read what they just recorded.
+        for spec in self.engine.recorder.in_group(group_id):
+            await self.record(spec, now)
         for rule in self.engine.rules_in_group(group_id):
             await self.evaluate_rule(rule, now)
         self.engine.metrics.evaluation_seconds.observe(time.perf_counter() - started)

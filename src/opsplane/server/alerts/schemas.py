@@ -103,6 +103,41 @@ class RuleUpdate(BaseModel):
         return None if v is None else _duration(v)
 
 
+class RecordingCreate(BaseModel):
+    """A recording rule in Prometheus's terms: `expr` stored as the series `record`."""
+
+    record: str = Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=255)
+    expr: str = Field(min_length=1, max_length=8192)
+    labels: Labels = Field(default_factory=dict)
+    group: str = Field(default="default", pattern=GROUP_NAME)
+    enabled: bool = True
+
+
+class RecordingUpdate(BaseModel):
+    record: str | None = Field(default=None, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=255)
+    expr: str | None = Field(default=None, min_length=1, max_length=8192)
+    labels: Labels | None = None
+    enabled: bool | None = None
+
+
+class RecordingRead(BaseModel):
+    id: int
+    group: str
+    group_id: int
+    record: str
+    expr: str
+    labels: Labels
+    enabled: bool
+    health: RuleHealthState = Field(default="unknown", description="Of the last evaluation.")
+    last_error: str = ""
+    last_evaluation: datetime | None = None
+    evaluation_duration_ms: float | None = None
+    series: int = Field(default=0, description="Series the last evaluation recorded.")
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+
+
 class ThresholdRule(BaseModel):
     """The rule builder: a threshold on one metric, scoped by labels and/or nodes."""
 
@@ -193,9 +228,10 @@ class RuleRead(BaseModel):
 
 class ImportResult(BaseModel):
     groups: list[str]
-    created: int
-    replaced: int
-    skipped: list[str] = Field(description="Recording rules and anything not imported, and why.")
+    created: int = Field(description="Alerting rules created.")
+    recording: int = Field(default=0, description="Recording rules created.")
+    replaced: int = Field(description="Rules (of both kinds) the import replaced.")
+    skipped: list[str] = Field(description="Anything not imported, and why.")
 
 
 class AlertRead(BaseModel):

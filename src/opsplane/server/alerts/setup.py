@@ -34,6 +34,8 @@ def install(ctx: ServerContext, app: FastAPI, api: APIRouter) -> None:
     # The query engine may be wired after us (or not at all): look it up when evaluating.
     engine.query_backend = lambda: getattr(ctx, "query_backend", None)
     ctx.alerts = engine
+    # Recording rules store through the metrics domain (looked up when writing).
+    engine.record_to = lambda batch: ctx.tsdb.append(batch)
     fast = FastPathEvaluator(engine)
     scheduler = Scheduler(engine, fast, timeout_s=ctx.settings.alerts_query_timeout)
     engine.after_reload.append(scheduler.reconcile)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from opsplane.server.alerts.channels.service import secrets_set
 from opsplane.server.alerts.engine import AlertEngine
 from opsplane.server.alerts.history import EventOfAlert
-from opsplane.server.alerts.models import Alert, AlertState, Channel, Incident, Rule, Silence
+from opsplane.server.alerts.models import (
+    Alert,
+    AlertState,
+    Channel,
+    Incident,
+    RecordingRule,
+    Rule,
+    Silence,
+)
 from opsplane.server.alerts.notify_schemas import ChannelRead, SilenceRead
 from opsplane.server.alerts.routing import MatcherModel
-from opsplane.server.alerts.schemas import AlertEventRead, AlertRead, IncidentRead, RuleRead
+from opsplane.server.alerts.schemas import (
+    AlertEventRead,
+    AlertRead,
+    IncidentRead,
+    RecordingRead,
+    RuleRead,
+)
 from opsplane.server.alerts.silences import state_of
 from opsplane.server.db import utcnow
 
@@ -40,6 +56,27 @@ def rule_read(rule: Rule, group: str, engine: AlertEngine) -> RuleRead:
         created_at=rule.created_at,
         updated_at=rule.updated_at,
         created_by=rule.created_by,
+    )
+
+
+def recording_read(row: RecordingRule, group: str, engine: AlertEngine) -> RecordingRead:
+    health = engine.recorder.health.get(row.id)
+    return RecordingRead(
+        id=row.id,
+        group=group,
+        group_id=row.group_id,
+        record=row.record,
+        expr=row.expr,
+        labels=row.labels,
+        enabled=row.enabled,
+        health="unknown" if health is None else "err" if health.error else "ok",
+        last_error=(health.error or "") if health else "",
+        last_evaluation=datetime.fromtimestamp(health.at, UTC) if health else None,
+        evaluation_duration_ms=health.duration_s * 1000 if health else None,
+        series=health.series if health else 0,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        created_by=row.created_by,
     )
 
 
