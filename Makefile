@@ -35,7 +35,8 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Web UI: npm packages, TypeScript client generated from the server's OpenAPI schema, Vite build.
+# Web UI: npm packages, TypeScript client generated from the server's OpenAPI schema, type check
+# (vue-tsc: a type error fails the build), Vite build.
 $(STAMPS)/npm: web/package.json web/package-lock.json | $(STAMPS)
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -43,6 +44,7 @@ $(STAMPS)/npm: web/package.json web/package-lock.json | $(STAMPS)
 web: $(STAMPS)/venv $(STAMPS)/npm
 	$(BIN)/opsplane openapi > web/openapi.json
 	cd web && npx openapi-typescript openapi.json -o src/api/schema.d.ts >/dev/null
+	cd web && npx vue-tsc --noEmit -p tsconfig.json
 	cd web && npx vite build --outDir ../$(WEB_DIST) --emptyOutDir
 
 run: $(STAMPS)/venv web

@@ -2,7 +2,7 @@
 // settings are never sent back by the server: on edit, a blank secret keeps the stored one.
 import type { ChannelType } from '@/api/types'
 
-export type FieldKind = 'text' | 'secret' | 'number' | 'list' | 'map' | 'select'
+export type FieldKind = 'text' | 'textarea' | 'secret' | 'number' | 'list' | 'map' | 'select'
 
 export interface FieldSpec {
   key: string
@@ -48,6 +48,7 @@ export const CHANNEL_FIELDS: Record<ChannelType, FieldSpec[]> = {
     { key: 'to', label: 'To', kind: 'list', required: true, placeholder: 'oncall@example.com, ops@example.com' },
     { key: 'subject_prefix', label: 'Subject prefix', kind: 'text', placeholder: '[opsplane]' },
     { key: 'timeout', label: 'Timeout (s)', kind: 'number', initial: 10 },
+    { key: 'ca_cert', label: 'CA certificate', kind: 'textarea', placeholder: '-----BEGIN CERTIFICATE-----', hint: 'PEM of a private CA to trust for TLS; empty: the system CAs' },
   ],
   slack: [
     { key: 'webhook_url', label: 'Webhook URL', kind: 'secret', secret: true, required: true, placeholder: 'https://hooks.slack.com/services/…' },

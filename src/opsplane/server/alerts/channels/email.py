@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from email.message import EmailMessage
 
@@ -33,6 +34,9 @@ async def send(channel: ChannelConfig, n: Notification, client: httpx.AsyncClien
     cfg = channel.config
     security = cfg.get("security", "starttls")
     started = time.perf_counter()
+    ca = cfg.get("ca_cert")
+    # An internal CA to trust; the host name is still checked against the certificate.
+    context = ssl.create_default_context(cadata=ca) if ca and security != "none" else None
     try:
         await aiosmtplib.send(
             message(channel, n),
@@ -42,6 +46,7 @@ async def send(channel: ChannelConfig, n: Notification, client: httpx.AsyncClien
             password=channel.secrets.get("password") or None,
             use_tls=security == "tls",
             start_tls=security == "starttls",
+            tls_context=context,
             timeout=float(cfg.get("timeout", 10)),
         )
     except aiosmtplib.SMTPResponseException as exc:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsplane.server.alerts.channels import alertmanager, chat, email, webhook
 from opsplane.server.alerts.channels.base import Sender
@@ -50,6 +51,22 @@ class EmailConfig(_Config):
     to: list[str] = Field(min_length=1, max_length=100)
     subject_prefix: str = Field(default="", max_length=64)
     timeout: float = Field(default=10, gt=0, le=120)
+    ca_cert: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="PEM certificate(s) to trust for TLS (an internal CA); default: the system's.",
+    )
+
+    @field_validator("ca_cert")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        try:
+            ssl.create_default_context(cadata=value)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ValueError(f"not a PEM certificate: {exc}") from None
+        return value
 
 
 class SlackConfig(_Config):
