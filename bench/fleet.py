@@ -1,6 +1,6 @@
 """Fleet benchmark: N simulated agents against one real server process.
 
-Prints: agents connected, time to connect all, server CPU and RSS while the fleet idles
+Prints: agents connected, time to connect all (new agents: enrollment included), server CPU and RSS while the fleet idles
 (heartbeats + metric batches), heartbeat round trip p50/p99 (measured by the simulator),
 and server->agent ping round trip p50/p99, both for pings spread over time ("steady") and
 for one burst pinging every agent at once ("burst"). Never fails on time.
@@ -137,6 +137,20 @@ def gc_pauses(client: httpx.Client) -> dict[str, tuple[float, float, float]]:
     return {gen: (e[0], e[1], e[2]) for gen, e in found.items()}
 
 
+def restart_and_reconnect(
+    server: ServerProcess, sim: Simulator, agents: int
+) -> tuple[float, float]:
+    """Restart the server (SIGTERM, start again on the same data and port); returns (seconds
+    until every agent is linked again from the new server being ready, seconds it was down)."""
+    stopped = time.monotonic()
+    server.stop()
+    while sim.latest.get("connected", agents) >= agents and time.monotonic() - stopped < 30:
+        time.sleep(0.2)  # the simulator has seen the links drop
+    server.start()
+    ready = time.monotonic()
+    return wait_connected(sim, agents, timeout=max(120, agents / 20)), ready - stopped
+
+
 def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(
@@ -165,6 +179,7 @@ def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[st
             burst, burst_failed = ping_rtts(client, None)
             rss_mb = proc.memory_info().rss / 2**20
             gc1 = gc_pauses(client)
+            reconnect_s, down_s = restart_and_reconnect(server, sim, agents)
         finally:
             final = sim.latest
             sim.stop()
@@ -195,6 +210,10 @@ def run(agents: int, heartbeat: float, metrics: float, settle: float) -> dict[st
         "server_gc_full_count": gc1.get("2", (0, 0, 0))[0] - gc0.get("2", (0, 0, 0))[0],
         "server_gc_full_total_s": round(gc1.get("2", (0, 0, 0))[1] - gc0.get("2", (0, 0, 0))[1], 3),
         "server_gc_full_max_s_le": gc1.get("2", (0, 0, 0))[2],
+        # the whole fleet back after a graceful server restart: known agents reconnecting
+        # with their backoff (no enrollment), from the new server being ready
+        "restart_down_s": round(down_s, 2),
+        "reconnect_all_after_restart_s": round(reconnect_s, 2),
     }
 
 

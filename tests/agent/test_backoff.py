@@ -37,3 +37,11 @@ def test_reset_starts_over_and_huge_attempt_counts_do_not_overflow() -> None:
     assert backoff.next_delay() == 30.0
     backoff.reset()
     assert backoff.next_delay() == 0.5
+
+
+def test_a_cap_for_one_delay_lowers_the_ceiling_but_the_count_grows() -> None:
+    backoff = Backoff(base=1.0, cap=60.0, rng=lambda: 0.999)
+    for _ in range(5):
+        backoff.next_delay()
+    assert backoff.next_delay(cap=5.0) == pytest.approx(4.995)
+    assert backoff.next_delay() == pytest.approx(0.999 * 60)

@@ -196,6 +196,25 @@ async def test_server_restart_loses_nothing(
         )
 
 
+async def test_a_restarting_server_gets_its_agents_back_soon(
+    server: FakeServer, agent_settings: AgentSettings
+) -> None:
+    # The growing backoff after ~2 s of failed redials would wait up to 25 s; a server that
+    # said it restarts (1012) is redialled within the short restart cap instead.
+    settings = dataclasses.replace(
+        agent_settings, backoff_base=0.4, backoff_cap=30, restart_backoff_cap=0.2
+    )
+    async with running(server, settings) as r:
+        await eventually(lambda: len(r.node.hellos) == 1)
+        await server.drop_links(1012)
+        await server.stop()
+        await asyncio.sleep(2.0)
+        await server.start()
+        restarted = time.monotonic()
+        await eventually(lambda: len(r.node.hellos) == 2, within=5)
+        assert time.monotonic() - restarted < 1.0
+
+
 @pytest.mark.parametrize(
     ("refuse", "code"),
     [

@@ -31,8 +31,10 @@ class Backoff:
         # min() before the power would still overflow for huge counts; cap the exponent.
         return min(self.cap, self.base * 2.0 ** min(self.failures, 62))
 
-    def next_delay(self) -> float:
-        delay = self.rng() * self.ceiling()
+    def next_delay(self, cap: float | None = None) -> float:
+        """The next delay; `cap` lowers the ceiling for this one (the count still grows)."""
+        ceiling = self.ceiling() if cap is None else min(cap, self.ceiling())
+        delay = self.rng() * ceiling
         self.failures += 1
         return delay
 

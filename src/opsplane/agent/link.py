@@ -27,7 +27,7 @@ from opsplane.agent.spool import AsyncSpool
 from opsplane.agent.streams import FRAME_BUILDERS, FrameBuilder
 from opsplane.protocol.codec import ProtocolError, decode, encode
 from opsplane.protocol.commands import Result
-from opsplane.protocol.session import Hello, Welcome
+from opsplane.protocol.session import CLOSE_SERVICE_RESTART, Hello, Welcome
 
 __all__ = ["Link", "LinkDown", "LinkStats", "PermanentRefusal"]
 
@@ -91,6 +91,7 @@ class Link:
         self._heartbeat_seq = 0
         self._connection: Connection | None = None
         self._stopping = asyncio.Event()
+        self._server_restarting = False
         spool.on_append(self._on_spool_append)
 
     async def run(self) -> None:
@@ -101,7 +102,10 @@ class Link:
                 break
             if welcomed_at and time.monotonic() - welcomed_at >= self.settings.stable_after:
                 self._backoff.reset()
-            delay = self._backoff.next_delay()
+            restarting = self._server_restarting
+            delay = self._backoff.next_delay(
+                self.settings.restart_backoff_cap if restarting else None
+            )
             log.info("link redial scheduled", retry_in=round(delay, 2))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -146,6 +150,7 @@ class Link:
             async with self._dial() as ws:
                 welcome = await self._handshake(ws)
                 welcomed_at = time.monotonic()
+                self._server_restarting = False
                 await self._serve(ws, welcome)
         except PermanentRefusal:
             raise
@@ -154,6 +159,8 @@ class Link:
             self._note_down(exc)
         except ConnectionClosed as exc:
             self._raise_if_permanent_close(exc)
+            if exc.rcvd is not None and exc.rcvd.code == CLOSE_SERVICE_RESTART:
+                self._server_restarting = True  # until the next welcome
             self._note_down(exc)
         except _TRANSIENT as exc:
             self._note_down(exc)

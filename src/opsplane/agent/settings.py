@@ -27,6 +27,9 @@ class AgentSettings:
     backoff_cap: float = 30.0
     # A link that stayed up this long resets the backoff to its base.
     stable_after: float = 30.0
+    # After the server said it is restarting (close code 1012), redials wait at most this
+    # long (full jitter) until the next welcome, instead of the growing backoff.
+    restart_backoff_cap: float = 5.0
     # Spool: per-stream byte cap (the oldest records go first past it) and frame sizing.
     spool_max_bytes: int = 256 * 1024 * 1024
     max_points_per_frame: int = 5000

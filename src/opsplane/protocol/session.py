@@ -8,6 +8,10 @@ from opsplane.protocol.files import WatchRule
 from opsplane.protocol.inventory import Inventory
 from opsplane.protocol.thresholds import ThresholdWatch
 
+CLOSE_SERVICE_RESTART = 1012
+"""WebSocket close code a server sends its agents when it shuts down (RFC 6455 "Service
+Restart"): agents redial with a short capped backoff, so the fleet is back soon after it."""
+
 
 class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """Server-side agent configuration, pushed in `welcome` and live via the `config` command."""

@@ -19,7 +19,14 @@ from opsplane.protocol import PROTOCOL_VERSION
 from opsplane.protocol.codec import ProtocolError, decode, encode
 from opsplane.protocol.commands import Command, PingReply, Result
 from opsplane.protocol.inventory import Disk, Inventory
-from opsplane.protocol.session import AgentConfig, Heartbeat, Hello, Refuse, Welcome
+from opsplane.protocol.session import (
+    CLOSE_SERVICE_RESTART,
+    AgentConfig,
+    Heartbeat,
+    Hello,
+    Refuse,
+    Welcome,
+)
 from opsplane.protocol.telemetry import Ack, MetricBatch, MetricPoint
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ _MAX_UNACKED = 250
 _MAX_POINTS_PER_FRAME = 5000
 _PERMANENT_CLOSE_CODES = frozenset({4401, 4403})
 _PERMANENT_HTTP_STATUS = frozenset({401, 403})
+_RESTART_CAP = 5.0  # as the real agent's restart_backoff_cap
 # Shared, never mutated: every simulated host reports the same series names.
 _SERIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("host_cpu_utilization_ratio", {"cpu": "total"}),
@@ -110,11 +118,13 @@ class SimAgent:
 
     async def run(self) -> None:
         stats = self.fleet.stats
+        restarting = False  # the server said it restarts (1012): short capped redials
         while True:
             connected_at = None
             try:
                 ws = await self._connect()
                 connected_at = time.monotonic()
+                restarting = False
                 try:
                     await self._serve(ws)
                 finally:
@@ -131,12 +141,13 @@ class SimAgent:
                 if exc.rcvd and exc.rcvd.code in _PERMANENT_CLOSE_CODES:
                     stats.refused += 1
                     return
+                restarting = restarting or bool(exc.rcvd and exc.rcvd.code == CLOSE_SERVICE_RESTART)
                 stats.on_error("closed" if connected_at else "closed_in_handshake")
             except (OSError, TimeoutError, InvalidHandshake, ProtocolError) as exc:
                 stats.on_error(type(exc).__name__)
             if connected_at and time.monotonic() - connected_at > 30:
                 self._backoff.reset()
-            await asyncio.sleep(self._backoff.next_delay())
+            await asyncio.sleep(self._backoff.next_delay(_RESTART_CAP if restarting else None))
 
     async def _connect(self) -> ClientConnection:
         """Dial and get welcomed, holding one of the fleet's handshake slots throughout."""

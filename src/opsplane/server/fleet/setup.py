@@ -6,6 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, FastAPI
 
+from opsplane.protocol.session import CLOSE_SERVICE_RESTART
 from opsplane.server.context import ServerContext
 from opsplane.server.fleet.commands import CommandDispatcher
 from opsplane.server.fleet.link import router as link_router
@@ -14,7 +15,7 @@ from opsplane.server.fleet.presence import Presence, Transition
 from opsplane.server.fleet.router import router as fleet_router
 from opsplane.server.fleet.snapshots import fleet_snapshot_builder, node_snapshot_builder
 
-CLOSE_SERVER_RESTART = 1012
+CLOSE_SERVER_RESTART = CLOSE_SERVICE_RESTART
 
 
 def install(ctx: ServerContext, app: FastAPI, api: APIRouter) -> None:
