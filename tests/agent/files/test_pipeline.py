@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from opsplane.agent.commands import CommandRunner
+from opsplane.agent.files import uploader as uploader_module
 from opsplane.agent.files.known import file_key
 from opsplane.agent.main import EXIT_OK, Agent
 from opsplane.agent.settings import AgentSettings
@@ -95,6 +99,47 @@ async def test_reupload_arguments_are_checked(pipeline: Pipeline) -> None:
 
 async def _count(pipeline: Pipeline, event: str, n: int) -> bool:
     return [e for e, _ in await pipeline.events()].count(event) == n
+
+
+async def test_a_reupload_while_the_last_upload_is_finishing_runs_after_it(
+    server: FakeServer,
+    agent_settings: AgentSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = uploader_module.apply_after_upload
+
+    async def slow_after_upload(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.0)  # the server has seen upload_completed; the run goes on
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(uploader_module, "apply_after_upload", slow_after_upload)
+    dumps = tmp_path / "dumps"
+    dump = dumps / "java_pid9.hprof"
+    write_file(dump, 100 * KIB)
+    server.config = AgentConfig(
+        heartbeat_interval=0.2, metrics_interval=0.2, watch_rules=(rule(dumps),)
+    )
+    agent = Agent(
+        dataclasses.replace(agent_settings, file_poll_interval=0.05), collectors=[TinyCollector()]
+    )
+    task = asyncio.create_task(agent.run())
+    try:
+        await eventually(
+            lambda: (
+                bool(server.nodes)
+                and [n.event for n in server.only_node().notices][-1:] == ["upload_completed"]
+            )
+        )
+        node = server.only_node()
+        result = await server.command(
+            node, "reupload", {"file_key": node.notices[0].key, "path": str(dump)}
+        )
+        assert result.ok, result.error
+        await eventually(lambda: [n.event for n in node.notices].count("upload_completed") == 2)
+    finally:
+        agent.stop()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_the_whole_agent_reports_over_the_link(

@@ -127,6 +127,7 @@ class FilePipeline:
         args = _reupload_args(command)
         record = await self.known.get(args.file_key)
         if record is not None and self.uploader.busy(record.key):
+            self.uploader.again(record.key)  # the running upload may be past the point of use
             return {"file_key": record.key, "path": record.path, "state": "queued"}
         path = record.path if record is not None else args.path
         if not await asyncio.to_thread(_is_file, path, args.file_key):

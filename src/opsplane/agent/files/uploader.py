@@ -53,6 +53,7 @@ class Uploader:
         self.bucket = TokenBucket(lambda: config.current.upload_bytes_per_second)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()  # queued or running: never twice at once
+        self._again: set[str] = set()  # asked for again while running: once more after
         self._running: set[asyncio.Task[None]] = set()
         self._freed = asyncio.Event()
 
@@ -66,6 +67,14 @@ class Uploader:
 
     def busy(self, key: str) -> bool:
         return key in self._pending
+
+    def again(self, key: str) -> None:
+        """Upload the file once more when its current run ends (a reupload that came while
+        the last one was still finishing, after the server saw it complete)."""
+        if key in self._pending:
+            self._again.add(key)
+        else:
+            self.enqueue(key)
 
     async def run(self) -> None:
         for record in await self.known.unfinished():
@@ -105,6 +114,13 @@ class Uploader:
             await self._fail(key, "agent error while uploading (see the agent log)")
         finally:
             self._pending.discard(key)
+            if key in self._again:
+                self._again.discard(key)
+                await self._rerun(key)
+
+    async def _rerun(self, key: str) -> None:
+        if await self.known.update(key, state="announced", error=None) is not None:
+            self.enqueue(key)  # (None: forgotten meanwhile, nothing to redo)
 
     async def _upload(self, record: FileRecord) -> None:
         if record.state in ("announced", "uploading"):
