@@ -6,6 +6,9 @@ from typing import Any
 
 import msgspec
 
+AGENT_JOB = "opsplane-agent"
+"""The `job` label of an agent's own points (scraped points carry their target's job)."""
+
 
 class MetricPoint(msgspec.Struct, frozen=True, array_like=True):
     """One sample: (name, labels, timestamp in ms, value). Array-encoded to keep batches small."""

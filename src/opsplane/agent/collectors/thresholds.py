@@ -23,13 +23,10 @@ from opsplane.agent.config import LiveConfig
 from opsplane.agent.spool import AsyncSpool
 from opsplane.agent.streams import METRICS, encode_points
 from opsplane.protocol.session import AgentConfig
-from opsplane.protocol.telemetry import MetricPoint
+from opsplane.protocol.telemetry import AGENT_JOB, MetricPoint
 from opsplane.protocol.thresholds import ThresholdWatch
 
 log = structlog.get_logger(__name__)
-
-AGENT_JOB = "opsplane-agent"
-"""The `job` the server gives the agent's own points (scraped ones carry their target's)."""
 
 SeriesKey = tuple[ThresholdWatch, tuple[tuple[str, str], ...]]
 

@@ -7,7 +7,6 @@ be judged alone, without the query engine.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,19 +14,12 @@ from typing import Any, Literal
 
 import promql_parser
 
+from opsplane.protocol.thresholds import COMPARE
 from opsplane.server.alerts.labels import matches_all
 from opsplane.server.errors import Invalid
 from opsplane.server.metrics.model import LabelMatcher, MatchOp
 
 Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
-COMPARE: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 _FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _MATCH_OPS: dict[str, MatchOp] = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")

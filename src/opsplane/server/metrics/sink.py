@@ -20,14 +20,13 @@ from typing import Protocol
 
 import numpy as np
 
-from opsplane.protocol.telemetry import MetricPoint
+from opsplane.protocol.telemetry import AGENT_JOB, MetricPoint
 from opsplane.server.bus.subjects import NodeRef
 from opsplane.server.metrics.model import LabelMatcher
 from opsplane.server.metrics.tsdb.registry import NO_TS
 from opsplane.server.metrics.tsdb.samples import merge
 from opsplane.server.metrics.tsdb.tsdb import TSDB
 
-AGENT_JOB = "opsplane-agent"
 RESERVED = ("__name__", "job", "node", "node_id")
 
 
